@@ -1,0 +1,44 @@
+// Validates Kubernetes objects against the kubernetes-models JSON schemas.
+// The model packages are ESM-only (exports has just an "import" condition), which jest's CJS
+// runtime cannot load, so chart tests run this file with plain `node` instead.
+// stdin: JSON array of objects. stdout: JSON array of {kind, name, status, error?}.
+import { readFileSync } from 'node:fs';
+
+// apiVersion group -> package; a missing optional package yields status "no-model".
+const packages = {
+  '': 'kubernetes-models',
+  'monitoring.coreos.com': '@kubernetes-models/prometheus-operator',
+  'keda.sh': '@kubernetes-models/keda',
+  'gateway.networking.k8s.io': '@kubernetes-models/gateway-api',
+};
+
+async function modelFor({ apiVersion, kind }) {
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+  const pkg = packages[group] ?? packages[''];
+  const path = group === '' ? `${pkg}/${version}` : `${pkg}/${group}/${version}`;
+  try {
+    return (await import(path))[kind];
+  } catch (error) {
+    if (error.code === 'ERR_MODULE_NOT_FOUND' || error.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED')
+      return undefined;
+    throw error;
+  }
+}
+
+const objects = JSON.parse(readFileSync(0, 'utf8'));
+const results = [];
+for (const obj of objects) {
+  const Model = await modelFor(obj);
+  const result = { kind: obj.kind, name: obj.metadata?.name };
+  if (!Model) {
+    results.push({ ...result, status: 'no-model' });
+    continue;
+  }
+  try {
+    new Model(obj).validate();
+    results.push({ ...result, status: 'valid' });
+  } catch (error) {
+    results.push({ ...result, status: 'invalid', error: String(error.message ?? error) });
+  }
+}
+process.stdout.write(JSON.stringify(results));

@@ -1,0 +1,45 @@
+import { helmTemplate } from './helpers/render';
+
+const minimal = ['charts/order-service/ci/minimal-values.yaml'];
+
+function templateError(set: Record<string, string | number | boolean>): string {
+  const result = helmTemplate({ valuesFiles: minimal, set });
+  expect(result.status).not.toBe(0);
+  expect(result.stderr).toContain("values don't meet the specifications of the schema");
+  return result.stderr;
+}
+
+describe('values.schema.json', () => {
+  it('accepts the minimal values', () => {
+    expect(helmTemplate({ valuesFiles: minimal }).status).toBe(0);
+  });
+
+  it('rejects an unknown key next to a known one (api.replicas beside api.replicaCount)', () => {
+    expect(templateError({ 'api.replicaCount': 2, 'api.replicas': 3 })).toMatch(/replicas/);
+  });
+
+  it.each([
+    ['a misspelt top-level group', 'ingres.enabled', true],
+    ['a misspelt nested key', 'ingress.tls.secretname', 'x'],
+    ['a misspelt worker key', 'worker.keda.listname', 'x'],
+    ['a misspelt metrics key', 'metrics.serviceMonitor.additionalLabel.release', 'x'],
+  ])('rejects %s (%s)', (_what, key, value) => {
+    expect(templateError({ [key]: value })).toMatch(/additional propert|not allowed/i);
+  });
+
+  it('rejects a wrongly typed value', () => {
+    expect(templateError({ 'api.replicaCount': 'two' })).toMatch(/replicaCount/);
+  });
+
+  it('rejects TRUST_PROXY=true, which express-rate-limit refuses', () => {
+    expect(templateError({ 'config.trustProxy': 'true' })).toMatch(/trustProxy/);
+  });
+
+  it('rejects a JWT secret shorter than 32 bytes', () => {
+    expect(templateError({ 'auth.jwtSecret': 'too-short' })).toMatch(/jwtSecret/);
+  });
+
+  it('rejects an unknown preStop mode', () => {
+    expect(templateError({ 'api.preStop.mode': 'wait' })).toMatch(/preStop/);
+  });
+});
