@@ -1,0 +1,139 @@
+import type { Worker } from 'bullmq';
+import type { Config } from './config';
+import type { Logger } from './lib/logger';
+import { createMetrics, Metrics } from './lib/metrics';
+import { createReadiness } from './lib/readiness';
+import { createDb } from './data-access/db';
+import { createRedis } from './data-access/redis';
+import { createOrderRepository } from './data-access/order-repository';
+import { createCustomerRepository } from './data-access/customer-repository';
+import { createIdempotencyRepository } from './data-access/idempotency-repository';
+import { createIdempotencyLocks } from './data-access/idempotency-locks';
+import { createUserRepository } from './data-access/user-repository';
+import { createOrderQueue } from './data-access/order-queue';
+import { createAuthentication } from './domain/authentication';
+import { createPlaceOrders } from './domain/place-orders';
+import { createReadOrders } from './domain/read-orders';
+import { createCancelOrder } from './domain/cancel-order';
+import { createReadCustomers } from './domain/read-customers';
+import { createProcessOrder, Fulfil } from './domain/process-order';
+import { createReconcileOrders } from './domain/reconcile-orders';
+import { createPurgeOrders } from './domain/purge-orders';
+import { createApp } from './entry-points/api/app';
+import { createRateLimit } from './entry-points/api/middleware/rate-limit';
+import { createOrderWorker } from './entry-points/worker/order-worker';
+import { createMaintenance } from './entry-points/worker/maintenance';
+import { registerSharedGauges } from './entry-points/worker/shared-gauges';
+
+export interface ComposeOptions {
+  /** Redis key prefix for queues, locks and rate limits (tests use their own). */
+  redisPrefix?: string;
+  fulfil?: Fulfil;
+  validateResponses?: boolean;
+  workerConcurrency?: number;
+}
+
+/**
+ * The composition root: every connection and use case is built here, once, from config.
+ * main.ts starts what a role needs; tests build the same graph against their own database.
+ */
+export function compose(config: Readonly<Config>, logger: Logger, options: ComposeOptions = {}) {
+  const prefix = options.redisPrefix ?? 'bull';
+  const metrics: Metrics = createMetrics();
+  const db = createDb(config.databaseUrl);
+  const redis = createRedis(config.redisUrl, 'producer', logger);
+  const workerRedis = createRedis(config.redisUrl, 'worker', logger);
+  const retry = {
+    onRetry: (reason: string) => metrics.transactionRetries.inc({ reason }),
+  };
+
+  const orders = createOrderRepository(db, retry);
+  const customers = createCustomerRepository(db);
+  const idempotency = createIdempotencyRepository(db);
+  const users = createUserRepository(db);
+  const orderQueue = createOrderQueue(redis, prefix);
+
+  const auth = createAuthentication({ users, jwt: config.jwt });
+  const placeOrders = createPlaceOrders({
+    orders,
+    idempotency,
+    locks: createIdempotencyLocks(redis, prefix),
+    queue: orderQueue,
+    metrics,
+    logger,
+  });
+  const processOrder = createProcessOrder({ orders, metrics, logger, fulfil: options.fulfil });
+  const reconcileOrders = createReconcileOrders({ orders, queue: orderQueue, logger });
+  const purgeOrders = createPurgeOrders({
+    orders,
+    idempotency,
+    retentionDays: config.orderRetentionDays,
+    logger,
+  });
+
+  let migrated = false;
+  const readiness = createReadiness({
+    mysql: () => (migrated ? db.raw('SELECT 1') : Promise.reject(new Error('starting'))),
+    redis: () => redis.ping(),
+  });
+
+  const app = createApp({
+    trustProxy: config.trustProxy,
+    logger,
+    metrics,
+    readiness,
+    auth,
+    placeOrders,
+    readOrders: createReadOrders({ orders }),
+    cancelOrder: createCancelOrder({ orders, metrics }),
+    readCustomers: createReadCustomers({ customers }),
+    rateLimit: createRateLimit({
+      redis,
+      prefix,
+      max: config.rateLimit.max,
+      windowSeconds: config.rateLimit.windowSeconds,
+      metrics,
+    }),
+    validateResponses: options.validateResponses,
+  });
+
+  let workers: { orderWorker: Worker; maintenance: ReturnType<typeof createMaintenance> } | undefined;
+  /** Builds the BullMQ workers; only the worker and all roles call this. */
+  function createWorkers() {
+    const connection = workerRedis;
+    workers = {
+      orderWorker: createOrderWorker({
+        connection,
+        prefix,
+        processOrder,
+        metrics,
+        logger,
+        concurrency: options.workerConcurrency,
+      }),
+      maintenance: createMaintenance({ connection, prefix, reconcileOrders, purgeOrders, logger }),
+    };
+    registerSharedGauges({ metrics, db, queue: orderQueue.queue });
+    return workers;
+  }
+
+  return {
+    config,
+    logger,
+    metrics,
+    db,
+    redis,
+    workerRedis,
+    orderQueue,
+    repositories: { orders, customers, idempotency, users },
+    useCases: { placeOrders, processOrder, reconcileOrders, purgeOrders },
+    auth,
+    readiness,
+    app,
+    createWorkers,
+    markMigrated: () => {
+      migrated = true;
+    },
+  };
+}
+
+export type Services = ReturnType<typeof compose>;

@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+export type Role = 'all' | 'api' | 'worker' | 'migrate' | 'users';
+
+/** Thrown for a bad or missing variable; main prints its one-line message and exits 78. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    detail: string,
+  ) {
+    super(`${variable}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const boolean = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL with scheme ${protocols.map((p) => p + '//').join(' or ')}` },
+  );
+
+/**
+ * Express `trust proxy`: a hop count, a comma-separated list of CIDRs/addresses or the names
+ * loopback/linklocal/uniquelocal. `true` would trust any X-Forwarded-For and is refused.
+ */
+const trustProxy = z.string().transform((value, ctx): number | string[] | false => {
+  const v = value.trim();
+  if (v === 'false' || v === '0') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  if (v === 'true') {
+    ctx.addIssue({ code: 'custom', message: 'true trusts every hop; give a hop count or CIDRs' });
+    return z.NEVER;
+  }
+  const entries = v.split(',').map((s) => s.trim());
+  const valid = /^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)$/;
+  if (entries.some((e) => !valid.test(e))) {
+    ctx.addIssue({ code: 'custom', message: 'expected a hop count, CIDR list or loopback' });
+    return z.NEVER;
+  }
+  return entries;
+});
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+const schema = z.object({
+  PORT: integer(0, 65535).default(8080),
+  METRICS_PORT: integer(0, 65535).default(9464),
+  DATABASE_URL: url(['mysql:']).default('mysql://root@127.0.0.1:3306/orders'),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  MIGRATE_ON_START: boolean.optional(),
+  JWT_SECRET: optionalString.refine((v) => v === undefined || Buffer.byteLength(v) >= 32, {
+    message: 'must be at least 32 bytes',
+  }),
+  JWT_JWKS_URL: optionalString.pipe(url(['https:', 'http:']).optional()),
+  JWT_ISSUER: optionalString,
+  JWT_AUDIENCE: optionalString,
+  ADMIN_USERNAME: optionalString,
+  ADMIN_PASSWORD: optionalString,
+  TRUST_PROXY: trustProxy.default(['loopback']),
+  RATE_LIMIT_MAX: integer(1, 1_000_000).default(600),
+  RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
+  ORDER_RETENTION_DAYS: integer(0, 36_500).default(0),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
+  SHUTDOWN_TIMEOUT_SECONDS: integer(1, 3600).default(25),
+});
+
+type Env = z.infer<typeof schema>;
+
+export interface Config {
+  role: Role;
+  port: number;
+  metricsPort: number;
+  databaseUrl: string;
+  redisUrl: string;
+  migrateOnStart: boolean;
+  jwt: { secret?: string; ephemeral: boolean; jwksUrl?: string; issuer?: string; audience?: string };
+  admin?: { username: string; password: string };
+  trustProxy: number | string[] | false;
+  rateLimit: { max: number; windowSeconds: number };
+  orderRetentionDays: number;
+  logLevel: Env['LOG_LEVEL'];
+  shutdownTimeoutSeconds: number;
+}
+
+export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
+  }
+  const e = parsed.data;
+  const servesHttpAuth = role === 'all' || role === 'api';
+  // `all` is the local one-process mode: without a secret it signs with a random one that
+  // dies with the process, so `npm ci && npm start` works on a fresh machine.
+  const ephemeralSecret = role === 'all' && !e.JWT_SECRET && !e.JWT_JWKS_URL;
+  if (servesHttpAuth && !ephemeralSecret && !e.JWT_SECRET && !e.JWT_JWKS_URL) {
+    throw new ConfigError('JWT_SECRET', 'required (at least 32 bytes) unless JWT_JWKS_URL is set');
+  }
+  if (Boolean(e.ADMIN_USERNAME) !== Boolean(e.ADMIN_PASSWORD)) {
+    const missing = e.ADMIN_USERNAME ? 'ADMIN_PASSWORD' : 'ADMIN_USERNAME';
+    throw new ConfigError(missing, 'ADMIN_USERNAME and ADMIN_PASSWORD must be set together');
+  }
+  return Object.freeze({
+    role,
+    port: e.PORT,
+    metricsPort: e.METRICS_PORT,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    migrateOnStart: e.MIGRATE_ON_START ?? role === 'all',
+    jwt: {
+      secret: ephemeralSecret ? randomBytes(32).toString('base64url') : e.JWT_SECRET,
+      ephemeral: ephemeralSecret,
+      jwksUrl: e.JWT_JWKS_URL,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+    },
+    admin:
+      e.ADMIN_USERNAME && e.ADMIN_PASSWORD
+        ? { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD }
+        : undefined,
+    trustProxy: e.TRUST_PROXY,
+    rateLimit: { max: e.RATE_LIMIT_MAX, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS },
+    orderRetentionDays: e.ORDER_RETENTION_DAYS,
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
+  });
+}

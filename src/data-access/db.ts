@@ -1,0 +1,67 @@
+import knex, { Knex } from 'knex';
+
+export type Db = Knex;
+
+/**
+ * knex over mysql2. Every session runs in UTC and, on Galera, with wsrep_sync_wait=1 so a read
+ * after a write on another node is not stale; plain MySQL/MariaDB ignore or lack the variable.
+ */
+export function createDb(databaseUrl: string, pool = { min: 0, max: 10 }): Db {
+  return knex({
+    client: 'mysql2',
+    connection: {
+      ...connectionFromUrl(databaseUrl),
+      dateStrings: false,
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+      decimalNumbers: false,
+      charset: 'utf8mb4',
+      connectTimeout: 5000,
+    },
+    pool: {
+      ...pool,
+      afterCreate(conn: RawConnection, done: (err: Error | null, conn: unknown) => void) {
+        conn.query("SET SESSION time_zone = '+00:00'", (err) => {
+          if (err) return done(err, conn);
+          conn.query('SET SESSION wsrep_sync_wait = 1', (syncErr) => {
+            // 1193: unknown system variable (MySQL 8 without Galera).
+            done(syncErr && syncErr.errno !== 1193 ? syncErr : null, conn);
+          });
+        });
+      },
+    },
+    acquireConnectionTimeout: 10000,
+  });
+}
+
+interface RawConnection {
+  query(sql: string, cb: (err: (Error & { errno?: number }) | null) => void): void;
+}
+
+/** Creates the database named in DATABASE_URL when it is missing (local use and tests). */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = url.pathname.replace(/^\//, '');
+  url.pathname = '/';
+  const admin = createDb(url.toString(), { min: 0, max: 1 });
+  try {
+    await admin.raw('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [
+      name,
+    ]);
+  } finally {
+    await admin.destroy();
+  }
+}
+
+/** DATABASE_URL as mysql2 connection options (also used by knexfile.ts). */
+export function connectionFromUrl(databaseUrl: string) {
+  const url = new URL(databaseUrl);
+  return {
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: decodeURIComponent(url.pathname.replace(/^\//, '')),
+    timezone: 'Z',
+  };
+}

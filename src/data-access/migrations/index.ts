@@ -1,0 +1,21 @@
+import type { Knex } from 'knex';
+import * as initial from './20261121000000_initial';
+
+/**
+ * Migrations are listed here rather than discovered on disk, so the same list runs from
+ * TypeScript (tests, knexfile) and from the compiled dist/ (the `migrate` role).
+ */
+const migrations: Record<string, Knex.Migration> = {
+  '20261121000000_initial': initial,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name]!,
+};
+
+export const migrationConfig: Knex.MigratorConfig = {
+  migrationSource,
+  tableName: 'knex_migrations',
+};

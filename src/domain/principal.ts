@@ -1,0 +1,8 @@
+export type UserRole = 'customer' | 'manager';
+
+/** The authenticated caller, from Basic credentials or a JWT. */
+export interface Principal {
+  username: string;
+  role: UserRole;
+  customerId?: string;
+}

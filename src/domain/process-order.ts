@@ -1,0 +1,62 @@
+import type { Logger } from '../lib/logger';
+import type { Metrics } from '../lib/metrics';
+import type { OrderRepository } from '../data-access/order-repository';
+import type { Order, OrderStatus } from './order';
+
+export type ProcessOutcome = 'completed' | 'skipped' | 'missing';
+
+/**
+ * The work of processing an order before it counts as completed (payment capture, stock
+ * reservation). The service ships none; it is the seam where such a step goes.
+ */
+export type Fulfil = (order: Order) => Promise<void>;
+
+export function createProcessOrder(deps: {
+  orders: OrderRepository;
+  metrics: Metrics;
+  logger: Logger;
+  fulfil?: Fulfil;
+}) {
+  const fulfil = deps.fulfil ?? (async () => {});
+
+  async function move(orderId: string, from: OrderStatus, to: OrderStatus): Promise<boolean> {
+    const moved = await deps.orders.transition(orderId, from, to);
+    if (moved) {
+      deps.metrics.transitions.inc({ from, to });
+      deps.logger.info('order status changed', { from, to });
+    }
+    return moved;
+  }
+
+  /**
+   * pending → processing → completed, each step a guarded update: a job delivered twice, a
+   * stale job for a cancelled order, or two workers racing all end with one effect. On the
+   * last attempt a failure marks the order failed.
+   */
+  return async function processOrder(orderId: string, lastAttempt: boolean): Promise<ProcessOutcome> {
+    try {
+      const order = await deps.orders.findOrder(orderId);
+      if (!order) return 'missing';
+      if (order.status === 'pending') {
+        if (!(await move(orderId, 'pending', 'processing'))) return 'skipped';
+      } else if (order.status !== 'processing') {
+        return 'skipped';
+      }
+      await fulfil(order);
+      if (!(await move(orderId, 'processing', 'completed'))) return 'skipped';
+      deps.metrics.processingDuration.observe((Date.now() - order.created_at.getTime()) / 1000);
+      return 'completed';
+    } catch (err) {
+      if (lastAttempt) {
+        deps.logger.error('order processing failed after the last attempt', {
+          error: (err as Error).message,
+        });
+        // Best effort: if MySQL is down too, the reconciler retries the order later.
+        await move(orderId, 'processing', 'failed').catch(() => false);
+      }
+      throw err;
+    }
+  };
+}
+
+export type ProcessOrder = ReturnType<typeof createProcessOrder>;

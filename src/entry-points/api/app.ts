@@ -1,0 +1,69 @@
+import express, { Express, RequestHandler } from 'express';
+import helmet from 'helmet';
+import * as OpenApiValidator from 'express-openapi-validator';
+import type { OpenAPIV3 } from 'express-openapi-validator/dist/framework/types';
+import type { Logger } from '../../lib/logger';
+import type { Metrics } from '../../lib/metrics';
+import type { Readiness } from '../../lib/readiness';
+import type { Authentication } from '../../domain/authentication';
+import type { createReadCustomers } from '../../domain/read-customers';
+import { createAuthenticate } from './middleware/authenticate';
+import { errorHandler } from './middleware/error-handler';
+import { observe } from './middleware/observe';
+import { requestContext } from './middleware/request-context';
+import { authRouter } from './routes/auth-router';
+import { customersRouter } from './routes/customers-router';
+import { docsRouter } from './routes/docs-router';
+import { healthRouter } from './routes/health-router';
+import { ordersRouter, OrdersRouterDeps } from './routes/orders-router';
+import { loadOpenApiDocument } from './openapi-document';
+
+export interface AppDeps extends OrdersRouterDeps {
+  trustProxy: number | string[] | false;
+  logger: Logger;
+  metrics: Metrics;
+  readiness: Readiness;
+  auth: Authentication;
+  readCustomers: ReturnType<typeof createReadCustomers>;
+  rateLimit: RequestHandler;
+  /** Tests turn this on so every response is checked against the OpenAPI document. */
+  validateResponses?: boolean;
+}
+
+/** The HTTP API, without listening: main.ts and the tests both build it from their deps. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  const document = loadOpenApiDocument();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxy);
+  app.use(requestContext());
+  app.use(observe(deps.logger, deps.metrics));
+  app.use(helmet());
+  app.use(healthRouter(deps.readiness));
+  app.use(docsRouter(document));
+  app.use(deps.rateLimit);
+  app.use(express.json({ limit: '1mb' }));
+  app.use(
+    OpenApiValidator.middleware({
+      apiSpec: document as unknown as OpenAPIV3.DocumentV3_1,
+      validateRequests: { allErrors: true },
+      validateResponses: deps.validateResponses ?? false,
+      validateSecurity: false,
+      validateFormats: true,
+    }),
+  );
+  app.use(createAuthenticate(deps.auth, deps.metrics));
+  app.use(authRouter(deps.auth));
+  app.use(ordersRouter(deps));
+  app.use(customersRouter(deps.readCustomers));
+  app.use(errorHandler(deps.logger));
+  return app;
+}
+
+/** The worker role's HTTP surface: probes only. */
+export function createHealthApp(readiness: Readiness): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(healthRouter(readiness));
+  return app;
+}

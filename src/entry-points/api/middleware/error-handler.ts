@@ -1,0 +1,108 @@
+import type { ErrorRequestHandler, Response } from 'express';
+import { AppError, ErrorCode, FieldError, PROBLEMS, PROBLEM_TYPE_BASE } from '../../../lib/app-error';
+import type { Logger } from '../../../lib/logger';
+
+/** body-parser and express-openapi-validator report by HTTP status; these are the ones we map. */
+const BY_STATUS: Record<number, ErrorCode> = {
+  400: 'validation',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not-found',
+  405: 'method-not-allowed',
+  413: 'payload-too-large',
+  415: 'unsupported-media-type',
+};
+
+/** Errors that mean MySQL or Redis is unreachable: 503, never 500. */
+const DEPENDENCY_DOWN = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_UNKNOWN_COM_ERROR', // Galera node without quorum: "WSREP has not yet prepared node"
+  'ER_LOCK_DEADLOCK', // certification conflicts that outlasted our retries
+  'ER_LOCK_WAIT_TIMEOUT',
+]);
+
+interface ForeignError {
+  status?: number;
+  type?: string;
+  code?: string;
+  name?: string;
+  message?: string;
+  errors?: { path?: string; message?: string }[];
+}
+
+/** Turns any error into our one error type. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = (err ?? {}) as ForeignError;
+  if (e.name === 'KnexTimeoutError' || (e.code && DEPENDENCY_DOWN.has(e.code))) {
+    return new AppError('dependency-unavailable', 'A dependency is unavailable; retry shortly.', {
+      headers: { 'Retry-After': '5' },
+      cause: err,
+    });
+  }
+  if (e.type === 'entity.parse.failed') {
+    return new AppError('validation', 'The body is not valid JSON.', { cause: err });
+  }
+  if (e.type === 'entity.too.large') {
+    return new AppError('payload-too-large', 'The body is larger than 1 MiB.', { cause: err });
+  }
+  const code = e.status !== undefined ? BY_STATUS[e.status] : undefined;
+  if (code) {
+    return new AppError(code, e.message ?? PROBLEMS[code].title, {
+      errors: code === 'validation' ? fieldErrors(e.errors) : undefined,
+      cause: err,
+    });
+  }
+  return new AppError('internal', 'An unexpected error occurred.', { cause: err });
+}
+
+/**
+ * Validator paths look like `/body/3/items/0/quantity`; clients see body paths relative to the
+ * body. A batch fails the single-order branch of the oneOf too; that noise is dropped.
+ */
+function fieldErrors(errors: ForeignError['errors']): FieldError[] | undefined {
+  if (!errors) return undefined;
+  const all = errors.map((x) => ({
+    path: (x.path ?? '').replace(/^\/body(?=\/|$)/, '') || '/',
+    message: x.message ?? 'is invalid',
+  }));
+  const specific = all.filter(
+    (x) => !/must match exactly one schema in oneOf|^must be (object|array)$/.test(x.message),
+  );
+  return specific.length > 0 ? specific : all;
+}
+
+export function sendProblem(res: Response, error: AppError): void {
+  const { status, title } = PROBLEMS[error.code];
+  for (const [name, value] of Object.entries(error.headers ?? {})) res.setHeader(name, value);
+  res
+    .status(status)
+    .type('application/problem+json')
+    .json({
+      type: PROBLEM_TYPE_BASE + error.code,
+      title,
+      status,
+      detail: error.message,
+      request_id: res.locals.requestId,
+      ...(error.errors ? { errors: error.errors } : {}),
+    });
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, _req, res, next) => {
+    if (res.headersSent) return next(err);
+    const error = toAppError(err);
+    if (error.code === 'internal') {
+      logger.error('unhandled error', { error: (err as Error)?.message, stack: (err as Error)?.stack });
+    }
+    else if (error.code === 'dependency-unavailable') {
+      logger.warn('dependency unavailable', { error: (err as Error).message });
+    }
+    sendProblem(res, error);
+  };
+}

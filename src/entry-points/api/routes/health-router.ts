@@ -1,0 +1,17 @@
+import { Router } from 'express';
+import type { Readiness } from '../../../lib/readiness';
+
+export function healthRouter(readiness: Readiness): Router {
+  const router = Router();
+  router.get('/ping', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const { ready, body } = await readiness.report();
+    res.status(ready ? 200 : 503).json(body);
+  });
+  return router;
+}

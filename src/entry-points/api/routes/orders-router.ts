@@ -1,0 +1,66 @@
+import { Router, Response } from 'express';
+import { AppError } from '../../../lib/app-error';
+import type { Order, OrderInput, OrderStatus } from '../../../domain/order';
+import type { createPlaceOrders } from '../../../domain/place-orders';
+import type { createReadOrders } from '../../../domain/read-orders';
+import type { createCancelOrder } from '../../../domain/cancel-order';
+
+export interface OrdersRouterDeps {
+  placeOrders: ReturnType<typeof createPlaceOrders>;
+  readOrders: ReturnType<typeof createReadOrders>;
+  cancelOrder: ReturnType<typeof createCancelOrder>;
+}
+
+/** Thin: the OpenAPI validator has checked the shapes; the use cases do the rest. */
+export function ordersRouter(deps: OrdersRouterDeps): Router {
+  const router = Router();
+
+  router.post('/orders', async (req, res) => {
+    const batch = Array.isArray(req.body);
+    const result = await deps.placeOrders(req.user!, {
+      inputs: (batch ? req.body : [req.body]) as OrderInput[],
+      batch,
+      idempotencyKey: req.get('idempotency-key'),
+    });
+    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    if (!batch && result.status === 201) {
+      const order = result.body as Order;
+      res.location(`/orders/${encodeURIComponent(order.order_id)}`);
+      setEtag(res, order);
+    }
+    res.status(result.status).json(result.body);
+  });
+
+  router.get('/orders', async (req, res) => {
+    const q = req.query as { customer_id?: string; status?: OrderStatus; limit?: number; cursor?: string };
+    res.json(await deps.readOrders.listOrders(req.user!, { ...q, limit: Number(q.limit ?? 50) }));
+  });
+
+  router.get('/orders/:order_id', async (req, res) => {
+    const order = await deps.readOrders.getOrder(req.user!, req.params.order_id!);
+    setEtag(res, order);
+    res.json(order);
+  });
+
+  router.post('/orders/:order_id/cancel', async (req, res) => {
+    const order = await deps.cancelOrder(req.user!, req.params.order_id!, ifMatchVersion(req.get('if-match')));
+    setEtag(res, order);
+    res.json(order);
+  });
+
+  return router;
+}
+
+function setEtag(res: Response, order: Pick<Order, 'version'>): void {
+  res.setHeader('ETag', `"${order.version}"`);
+}
+
+/** `If-Match: "3"` (or W/"3") → 3; `*` → no condition; anything else can never match. */
+function ifMatchVersion(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = /^\s*(?:W\/)?"(\d{1,9})"\s*$/.exec(header);
+  if (!match) {
+    throw new AppError('precondition-failed', 'If-Match must be an ETag this API returned, like "3".');
+  }
+  return Number(match[1]);
+}

@@ -1,0 +1,49 @@
+import { Queue, Worker, ConnectionOptions } from 'bullmq';
+import type { Logger } from '../../lib/logger';
+import { runWithContext } from '../../lib/request-context';
+
+export const MAINTENANCE_QUEUE = 'maintenance';
+const RECONCILE_EVERY_MS = 30_000;
+const PURGE_EVERY_MS = 60 * 60 * 1000;
+
+/**
+ * The reconciler and the retention purge as BullMQ job schedulers: upserted at every start
+ * (safe to repeat), run by one worker at a time whichever pod it is on.
+ */
+export function createMaintenance(deps: {
+  connection: ConnectionOptions;
+  prefix: string;
+  reconcileOrders: () => Promise<number>;
+  purgeOrders: () => Promise<unknown>;
+  logger: Logger;
+}) {
+  const queue = new Queue(MAINTENANCE_QUEUE, {
+    connection: deps.connection,
+    prefix: deps.prefix,
+    defaultJobOptions: { removeOnComplete: 100, removeOnFail: 100 },
+  });
+  const worker = new Worker(
+    MAINTENANCE_QUEUE,
+    (job) =>
+      runWithContext({ job_id: job.id }, () =>
+        job.name === 'reconcile-orders' ? deps.reconcileOrders() : deps.purgeOrders(),
+      ),
+    { connection: deps.connection, prefix: deps.prefix, concurrency: 1, autorun: false },
+  );
+  worker.on('error', (err) => deps.logger.warn('maintenance worker error', { error: err.message }));
+  worker.on('failed', (job, err) =>
+    deps.logger.warn('maintenance job failed', { job: job?.name, error: err.message }),
+  );
+
+  async function start(): Promise<void> {
+    await queue.upsertJobScheduler('reconcile-orders', { every: RECONCILE_EVERY_MS }, { name: 'reconcile-orders' });
+    await queue.upsertJobScheduler('purge-orders', { every: PURGE_EVERY_MS }, { name: 'purge-orders' });
+    void worker.run();
+    // Orders left behind while no worker ran are picked up now, not in 30 s.
+    await deps.reconcileOrders().catch((err: Error) =>
+      deps.logger.warn('start-up reconcile failed', { error: err.message }),
+    );
+  }
+
+  return { queue, worker, start };
+}

@@ -1,0 +1,41 @@
+import { Worker, ConnectionOptions } from 'bullmq';
+import type { Logger } from '../../lib/logger';
+import type { Metrics } from '../../lib/metrics';
+import { runWithContext } from '../../lib/request-context';
+import { ORDERS_QUEUE, OrderJob } from '../../data-access/order-queue';
+import type { ProcessOrder } from '../../domain/process-order';
+
+/** Consumes the orders queue. Delivery is at least once; processOrder makes it once in effect. */
+export function createOrderWorker(deps: {
+  connection: ConnectionOptions;
+  prefix: string;
+  processOrder: ProcessOrder;
+  metrics: Metrics;
+  logger: Logger;
+  concurrency?: number;
+}): Worker<OrderJob> {
+  const worker = new Worker<OrderJob>(
+    ORDERS_QUEUE,
+    (job) =>
+      runWithContext({ job_id: job.id, order_id: job.data.orderId }, async () => {
+        const end = deps.metrics.jobDuration.startTimer();
+        // attemptsMade counts finished attempts, so this run is number attemptsMade + 1.
+        const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        try {
+          const outcome = await deps.processOrder(job.data.orderId, lastAttempt);
+          end({ outcome });
+          return outcome;
+        } catch (err) {
+          end({ outcome: 'error' });
+          deps.logger.warn('order job attempt failed', {
+            attempt: job.attemptsMade + 1,
+            error: (err as Error).message,
+          });
+          throw err;
+        }
+      }),
+    { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency ?? 16, autorun: false },
+  );
+  worker.on('error', (err) => deps.logger.warn('order worker error', { error: err.message }));
+  return worker;
+}

@@ -1,0 +1,89 @@
+import client from 'prom-client';
+
+/**
+ * One registry per process (tests build their own). Labels are bounded: routes are templates,
+ * never raw paths, ids or customers.
+ */
+export function createMetrics() {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  return {
+    registry,
+    httpRequests: new client.Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests by method, route template and status code.',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      registers,
+    }),
+    httpDuration: new client.Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request latency by method, route template and status code.',
+      labelNames: ['method', 'route', 'status_code'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    ordersCreated: new client.Counter({
+      name: 'orders_created_total',
+      help: 'Orders accepted and stored.',
+      registers,
+    }),
+    transitions: new client.Counter({
+      name: 'order_status_transitions_total',
+      help: 'Order status transitions.',
+      labelNames: ['from', 'to'] as const,
+      registers,
+    }),
+    processingDuration: new client.Histogram({
+      name: 'order_processing_duration_seconds',
+      help: 'Time from order creation to completion.',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+      registers,
+    }),
+    jobDuration: new client.Histogram({
+      name: 'order_job_duration_seconds',
+      help: 'Time the worker spends on one order job, by outcome.',
+      labelNames: ['outcome'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    idempotencyReplays: new client.Counter({
+      name: 'idempotency_replays_total',
+      help: 'Responses replayed for a repeated Idempotency-Key.',
+      registers,
+    }),
+    rateLimited: new client.Counter({
+      name: 'rate_limited_requests_total',
+      help: 'Requests refused with 429 by the rate limiter.',
+      registers,
+    }),
+    authFailures: new client.Counter({
+      name: 'auth_failures_total',
+      help: 'Failed authentications by method.',
+      labelNames: ['method'] as const,
+      registers,
+    }),
+    transactionRetries: new client.Counter({
+      name: 'db_transaction_retries_total',
+      help: 'Transactions run again after a Galera certification conflict or lock wait.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    /** Gauges whose value is read from shared state at scrape time; one role registers them. */
+    gauge(name: string, help: string, labelNames: string[], collect: (g: client.Gauge) => Promise<void>) {
+      return new client.Gauge({
+        name,
+        help,
+        labelNames,
+        registers,
+        async collect() {
+          // A dependency that is down must not fail the whole scrape: keep the last value.
+          await collect(this).catch(() => undefined);
+        },
+      });
+    },
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

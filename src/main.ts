@@ -1,0 +1,144 @@
+import http from 'node:http';
+import { ConfigError, loadConfig, Config, Role } from './config';
+import { compose, Services } from './compose';
+import { createLogger, Logger } from './lib/logger';
+import { createShutdown } from './lib/shutdown';
+import { waitFor } from './lib/wait-for';
+import { AppError } from './lib/app-error';
+import { createDb, ensureDatabase, Db } from './data-access/db';
+import { migrationConfig } from './data-access/migrations';
+import { createUserRepository } from './data-access/user-repository';
+import { saveUser } from './domain/manage-users';
+import { createHealthApp } from './entry-points/api/app';
+import { createMetricsServer } from './entry-points/metrics-server';
+import { usersCommand, USERS_USAGE } from './entry-points/cli/users-command';
+
+const ROLES: Role[] = ['all', 'api', 'worker', 'migrate', 'users'];
+const EX_USAGE = 64;
+const EX_CONFIG = 78;
+
+async function main(argv: string[]): Promise<void> {
+  const [role, ...rest] = argv as [Role | undefined, ...string[]];
+  if (!role || !ROLES.includes(role)) {
+    console.error(`usage: main.js all|api|worker|migrate\n       ${USERS_USAGE}`);
+    process.exit(EX_USAGE);
+  }
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig(role);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`order-service: invalid configuration: ${err.message}`);
+    process.exit(EX_CONFIG);
+  }
+  const logger = createLogger(config.logLevel);
+
+  if (role === 'migrate') return runOnce(config, logger, (db) => migrate(config, db, logger));
+  if (role === 'users') {
+    return runOnce(config, logger, async (db) => {
+      console.log(await usersCommand(rest, createUserRepository(db), process.stdin));
+    });
+  }
+  await serve(role, config, logger);
+}
+
+/** Short-lived roles: run against MySQL, close, exit 0, or print one line and exit 1. */
+async function runOnce(config: Config, logger: Logger, work: (db: Db) => Promise<void>) {
+  const db = createDb(config.databaseUrl, { min: 0, max: 2 });
+  try {
+    await work(db);
+  } catch (err) {
+    console.error(`order-service: ${err instanceof AppError ? err.message : (err as Error).message}`);
+    process.exitCode = 1;
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function migrate(config: Config, db: Db, logger: Logger): Promise<void> {
+  const url = new URL(config.databaseUrl);
+  await waitFor({ name: 'mysql', where: `${url.hostname}:${url.port || 3306}` }, () => ensureDatabase(config.databaseUrl).catch((err) => {
+    // No CREATE privilege is fine when the database already exists; the next query tells.
+    if ((err as { errno?: number }).errno !== 1044) throw err;
+  }), logger);
+  const [, applied] = await db.migrate.latest(migrationConfig);
+  logger.info('migrations applied', { applied });
+}
+
+async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, logger: Logger) {
+  const services = compose(config, logger);
+  const shutdown = createShutdown(logger, config.shutdownTimeoutSeconds * 1000);
+  if (config.jwt.ephemeral) {
+    logger.warn('JWT_SECRET is not set: tokens are signed with a random key that dies with this process');
+  }
+
+  const server = http.createServer(role === 'worker' ? createHealthApp(services.readiness) : services.app);
+  // Slow clients cannot hold sockets open forever; keep-alive outlives the ingress' 60 s.
+  server.headersTimeout = 20_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 65_000;
+  const metricsServer = createMetricsServer(services.metrics.registry);
+  server.listen(config.port, () => logger.info('http listening', { port: config.port, role }));
+  metricsServer.listen(config.metricsPort);
+
+  let workers: ReturnType<Services['createWorkers']> | undefined;
+  registerShutdown(shutdown, services, server, metricsServer, () => workers);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.info('shutting down', { signal });
+      void shutdown.run().then(() => process.exit(0));
+    });
+  }
+
+  const url = new URL(config.databaseUrl);
+  const mysql = { name: 'mysql', where: `${url.hostname}:${url.port || 3306}` };
+  if (config.migrateOnStart) await migrate(config, services.db, logger);
+  else await waitFor(mysql, () => services.db.raw('SELECT 1'), logger);
+  if (config.admin) {
+    await saveUser(services.repositories.users, { ...config.admin, role: 'manager' });
+    logger.info('admin user ensured', { username: config.admin.username });
+  }
+  services.markMigrated();
+
+  if (role !== 'api') {
+    workers = services.createWorkers();
+    void workers.orderWorker.run();
+    await workers.maintenance.start();
+    logger.info('worker started');
+  }
+}
+
+/** Not ready first, then stop taking requests, let requests and jobs finish, close pools. */
+function registerShutdown(
+  shutdown: ReturnType<typeof createShutdown>,
+  services: Services,
+  server: http.Server,
+  metricsServer: http.Server,
+  workers: () => ReturnType<Services['createWorkers']> | undefined,
+) {
+  shutdown.add('readiness', async () => services.readiness.startDraining());
+  shutdown.add('http', () => {
+    const closed = new Promise((resolve) => server.close(resolve));
+    server.closeIdleConnections();
+    return closed;
+  });
+  // A job still running at the deadline keeps its lock until it expires; BullMQ then hands it
+  // to another worker as stalled, so it is retried, not lost.
+  shutdown.add('workers', async () => {
+    const w = workers();
+    await Promise.all([w?.orderWorker.close(), w?.maintenance.worker.close()]);
+  });
+  shutdown.add('queues', async () => {
+    await Promise.all([services.orderQueue.close(), workers()?.maintenance.queue.close()]);
+  });
+  shutdown.add('redis', async () => {
+    await Promise.all([services.redis.quit(), services.workerRedis.quit()]);
+  });
+  shutdown.add('mysql', () => services.db.destroy());
+  shutdown.add('metrics', () => new Promise((resolve) => metricsServer.close(resolve)));
+}
+
+main(process.argv.slice(2)).catch((err: Error) => {
+  console.error(`order-service: ${err.message}`);
+  process.exit(1);
+});
