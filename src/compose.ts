@@ -31,6 +31,8 @@ export interface ComposeOptions {
   fulfil?: Fulfil;
   validateResponses?: boolean;
   workerConcurrency?: number;
+  /** First retry delay of an order job (doubling each attempt); tests shorten it. */
+  jobBackoffMs?: number;
 }
 
 /**
@@ -51,7 +53,7 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
   const customers = createCustomerRepository(db);
   const idempotency = createIdempotencyRepository(db);
   const users = createUserRepository(db);
-  const orderQueue = createOrderQueue(redis, prefix);
+  const orderQueue = createOrderQueue(redis, prefix, options.jobBackoffMs);
 
   const auth = createAuthentication({ users, jwt: config.jwt });
   const placeOrders = createPlaceOrders({

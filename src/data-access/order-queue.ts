@@ -18,13 +18,13 @@ export function orderJobId(orderId: string): string {
   return `order-${Buffer.from(orderId).toString('base64url')}`;
 }
 
-export function createOrderQueue(connection: ConnectionOptions, prefix: string) {
+export function createOrderQueue(connection: ConnectionOptions, prefix: string, backoffMs = 1000) {
   const queue = new Queue<OrderJob>(ORDERS_QUEUE, {
     connection,
     prefix,
     defaultJobOptions: {
       attempts: ORDER_JOB_ATTEMPTS,
-      backoff: { type: 'exponential', delay: 1000 },
+      backoff: { type: 'exponential', delay: backoffMs },
       removeOnComplete: true,
       removeOnFail: true,
     },

@@ -1,0 +1,115 @@
+import { Harness, orderBody, startHarness, waitUntil } from '../helpers/harness';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => h.stop());
+
+const post = (key: string, body: unknown, user: 'manager' | 'alice' = 'manager') =>
+  h.api.post('/orders').set('Authorization', h.basic(user)).set('Idempotency-Key', key).send(body as object);
+
+describe('Idempotency-Key on POST /orders', () => {
+  it('replays the first response for a retry with the same body, storing one order', async () => {
+    const body = orderBody();
+    const first = await post('key-1', body);
+    expect(first.status).toBe(201);
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    const retry = await post('key-1', body);
+    expect(retry.status).toBe(201);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers.location).toBe(first.headers.location);
+    const rows = await h.services.db('orders').where('order_id', first.body.order_id);
+    expect(rows).toHaveLength(1);
+    const metric = await h.services.metrics.idempotencyReplays.get();
+    expect(metric.values[0]?.value).toBeGreaterThanOrEqual(1);
+  });
+
+  it('treats the same JSON with keys in another order as the same request', async () => {
+    const first = await post('key-order', { currency: 'USD', customer_id: 'c-alice', items: orderBody().items });
+    const retry = await post('key-order', { items: orderBody().items, customer_id: 'c-alice', currency: 'USD' });
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body.order_id).toBe(first.body.order_id);
+  });
+
+  it('answers 422 for the same key with a different body', async () => {
+    await post('key-2', orderBody());
+    const res = await post('key-2', orderBody({ currency: 'EUR' }));
+    expect(res.status).toBe(422);
+    expect(res.body.type).toMatch(/idempotency-key-reused$/);
+  });
+
+  it('scopes keys per user', async () => {
+    const a = await post('shared-key', orderBody({ customer_id: undefined }), 'alice');
+    const m = await post('shared-key', orderBody());
+    expect(a.status).toBe(201);
+    expect(m.status).toBe(201);
+    expect(m.headers['idempotent-replayed']).toBeUndefined();
+  });
+
+  it('answers 409 while the first request with the key is in flight', async () => {
+    // Make the first request slow for real: hold a row lock its transaction needs.
+    await h.services.db('customer_summaries').insert({ customer_id: 'c-slow' });
+    const blocker = await h.services.db.transaction();
+    await blocker('customer_summaries').where('customer_id', 'c-slow').forUpdate();
+    const body = orderBody({ customer_id: 'c-slow' });
+    const first = post('key-inflight', body).then((r) => r);
+    await waitUntil(async () => (await h.services.redis.keys(`${h.prefix}:idempotency:*`)).length > 0, {
+      what: 'the first request to take the key',
+    });
+    const second = await post('key-inflight', body);
+    expect(second.status).toBe(409);
+    expect(second.body.type).toMatch(/idempotency-in-flight$/);
+    await blocker.commit();
+    expect((await first).status).toBe(201);
+    const third = await post('key-inflight', body);
+    expect(third.headers['idempotent-replayed']).toBe('true');
+  });
+
+  it('stores exactly one order when many identical retries race', async () => {
+    const body = orderBody({ order_id: 'race-order' });
+    const results = await Promise.all(Array.from({ length: 10 }, () => post('key-race', body)));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
+    expect(statuses).toContain(201);
+    const rows = await h.services.db('orders').where('order_id', 'race-order');
+    expect(rows).toHaveLength(1);
+    const after = await post('key-race', body);
+    expect(after.status).toBe(201);
+    expect(after.headers['idempotent-replayed']).toBe('true');
+  });
+
+  it('is safe without Redis locks: a racing twin is replayed from MySQL', async () => {
+    const body = orderBody({ order_id: 'twin-order' });
+    // Two requests that both passed the lock step (as when Redis is down) race on the insert.
+    const place = h.services.useCases.placeOrders;
+    const principal = { username: 'manager', role: 'manager' as const };
+    const request = { inputs: [body], batch: false, idempotencyKey: 'key-twin' };
+    const locks = h.services.redis;
+    await locks.disconnect();
+    try {
+      const results = await Promise.allSettled([place(principal, request), place(principal, request)]);
+      const ok = results.filter((r) => r.status === 'fulfilled');
+      expect(ok.length).toBe(2);
+      expect(ok.filter((r) => (r as PromiseFulfilledResult<{ replayed: boolean }>).value.replayed)).toHaveLength(1);
+    } finally {
+      await locks.connect();
+    }
+    expect(await h.services.db('orders').where('order_id', 'twin-order')).toHaveLength(1);
+  });
+
+  it('forgets a key after 24 hours', async () => {
+    const first = await post('key-old', orderBody());
+    await h.services.db('idempotency_keys').update({ expires_at: new Date(Date.now() - 1000) });
+    const again = await post('key-old', orderBody());
+    expect(again.status).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBeUndefined();
+    expect(again.body.order_id).not.toBe(first.body.order_id);
+  });
+
+  it('rejects a key longer than 255 characters with 400', async () => {
+    const res = await post('k'.repeat(256), orderBody());
+    expect(res.status).toBe(400);
+  });
+});

@@ -1,0 +1,146 @@
+import { Harness, orderBody, startHarness, waitUntil } from '../helpers/harness';
+import { ORDER_JOB_ATTEMPTS } from '../../src/data-access/order-queue';
+import type { Order } from '../../src/domain/order';
+
+let h: Harness;
+const failing = new Set<string>();
+beforeAll(async () => {
+  h = await startHarness(
+    {},
+    {
+      jobBackoffMs: 10,
+      // A fulfilment step that fails for chosen orders, to drive the retry path.
+      fulfil: async (order) => {
+        if (failing.has(order.order_id)) throw new Error('payment provider down');
+      },
+    },
+  );
+  await h.startWorkers();
+});
+afterAll(async () => h.stop());
+
+const statusOf = async (id: string) =>
+  (await h.services.db('orders').where('order_id', id).first())?.status as string | undefined;
+
+const waitForStatus = (id: string, status: string) =>
+  waitUntil(async () => (await statusOf(id)) === status, { what: `${id} to be ${status}` });
+
+async function place(body: Record<string, unknown>) {
+  const res = await h.api.post('/orders').set('Authorization', h.basic('manager')).send(orderBody(body));
+  expect(res.status).toBe(201);
+  return res.body as Order;
+}
+
+describe('order processing', () => {
+  it('moves an order pending → processing → completed and records each step', async () => {
+    await place({ order_id: 'proc-1' });
+    await waitForStatus('proc-1', 'completed');
+    const res = await h.api.get('/orders/proc-1').set('Authorization', h.basic('manager'));
+    expect(res.body.status_history.map((s: { status: string }) => s.status)).toEqual([
+      'pending',
+      'processing',
+      'completed',
+    ]);
+    expect(res.body.version).toBe(3);
+    expect(res.body.completed_at).not.toBeNull();
+    const transitions = await h.services.metrics.transitions.get();
+    expect(transitions.values).toEqual(
+      expect.arrayContaining([expect.objectContaining({ labels: { from: 'processing', to: 'completed' } })]),
+    );
+  });
+
+  it('has one effect when the same order is processed twice at once (a redelivered job)', async () => {
+    await h.services.repositories.orders.insertOrders([
+      {
+        ...(await buildOrder('twice-1', 'c-twice')),
+      },
+    ]);
+    const outcomes = await Promise.all([
+      h.services.useCases.processOrder('twice-1', false),
+      h.services.useCases.processOrder('twice-1', false),
+      h.services.useCases.processOrder('twice-1', false),
+    ]);
+    expect(outcomes.filter((o) => o === 'completed')).toHaveLength(1);
+    const history = await h.services.db('order_status_history').where('order_id', 'twice-1');
+    expect(history.map((r) => r.status)).toEqual(['pending', 'processing', 'completed']);
+    const summary = await h.services.db('customer_summaries').where('customer_id', 'c-twice').first();
+    expect(summary.orders_count).toBe(1);
+    // And a late duplicate after completion changes nothing.
+    expect(await h.services.useCases.processOrder('twice-1', false)).toBe('skipped');
+  });
+
+  it('leaves a cancelled order alone when its job runs late', async () => {
+    await h.services.repositories.orders.insertOrders([await buildOrder('stale-1', 'c-stale')]);
+    await h.api.post('/orders/stale-1/cancel').set('Authorization', h.basic('manager')).expect(200);
+    expect(await h.services.useCases.processOrder('stale-1', false)).toBe('skipped');
+    expect(await statusOf('stale-1')).toBe('cancelled');
+  });
+
+  it(`retries a failing order ${ORDER_JOB_ATTEMPTS} times, then marks it failed`, async () => {
+    failing.add('fail-1');
+    await place({ order_id: 'fail-1' });
+    await waitForStatus('fail-1', 'failed');
+    const history = await h.services.db('order_status_history').where('order_id', 'fail-1').orderBy('version');
+    expect(history.map((r) => r.status)).toEqual(['pending', 'processing', 'failed']);
+    const attempts = h.logs.filter((l) => l.includes('order job attempt failed') && l.includes('fail-1'));
+    expect(attempts).toHaveLength(ORDER_JOB_ATTEMPTS);
+  });
+
+  it('recovers an order that failed a few times and then succeeds', async () => {
+    failing.add('flaky-1');
+    await place({ order_id: 'flaky-1' });
+    await waitUntil(async () => h.logs.some((l) => l.includes('order job attempt failed') && l.includes('flaky-1')));
+    failing.delete('flaky-1');
+    await waitForStatus('flaky-1', 'completed');
+  });
+
+  it('reconciler enqueues an order that was committed but never enqueued', async () => {
+    // As if the API died between COMMIT and queue.add.
+    await h.services.repositories.orders.insertOrders([await buildOrder('orphan-1', 'c-orphan')]);
+    expect(await statusOf('orphan-1')).toBe('pending');
+    expect(await h.services.useCases.reconcileOrders(0)).toBeGreaterThanOrEqual(1);
+    await waitForStatus('orphan-1', 'completed');
+  });
+
+  it('settles every order exactly once when cancels race the worker', async () => {
+    const ids = Array.from({ length: 30 }, (_, i) => `race-${i}`);
+    await h.api
+      .post('/orders')
+      .set('Authorization', h.basic('manager'))
+      .send(ids.map((order_id) => orderBody({ order_id, customer_id: 'c-race' })))
+      .expect(201);
+    const cancels = await Promise.all(
+      ids.map((id) => h.api.post(`/orders/${id}/cancel`).set('Authorization', h.basic('manager'))),
+    );
+    expect(cancels.every((r) => r.status === 200 || r.status === 409)).toBe(true);
+    const cancelled = ids.filter((_, i) => cancels[i]!.status === 200);
+    await waitUntil(async () => {
+      const rows = await h.services.db('orders').whereIn('order_id', ids).whereIn('status', ['pending', 'processing']);
+      return rows.length === 0;
+    });
+    const rows = await h.services.db('orders').whereIn('order_id', ids);
+    for (const row of rows) {
+      expect(row.status).toBe(cancelled.includes(row.order_id) ? 'cancelled' : 'completed');
+    }
+    const summary = await h.services.db('customer_summaries').where('customer_id', 'c-race').first();
+    expect(summary.orders_count).toBe(ids.length - cancelled.length);
+  });
+});
+
+async function buildOrder(orderId: string, customerId: string): Promise<Order> {
+  const now = new Date();
+  return {
+    order_id: orderId,
+    customer_id: customerId,
+    status: 'pending',
+    currency: 'USD',
+    items: [{ sku: 'X', name: 'x', quantity: 1, unit_price: '1.00', line_total: '1.00' }],
+    total: '1.00',
+    metadata: {},
+    version: 1,
+    created_at: new Date(now.getTime() - 60_000),
+    updated_at: new Date(now.getTime() - 60_000),
+    completed_at: null,
+    status_history: [],
+  };
+}
