@@ -33,6 +33,8 @@ export interface ComposeOptions {
   workerConcurrency?: number;
   /** First retry delay of an order job (doubling each attempt); tests shorten it. */
   jobBackoffMs?: number;
+  /** How old an unfinished order must be before the reconciler enqueues it again. */
+  reconcileStaleAfterMs?: number;
 }
 
 /**
@@ -65,7 +67,12 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
     logger,
   });
   const processOrder = createProcessOrder({ orders, metrics, logger, fulfil: options.fulfil });
-  const reconcileOrders = createReconcileOrders({ orders, queue: orderQueue, logger });
+  const reconcileOrders = createReconcileOrders({
+    orders,
+    queue: orderQueue,
+    logger,
+    staleAfterMs: options.reconcileStaleAfterMs,
+  });
   const purgeOrders = createPurgeOrders({
     orders,
     idempotency,

@@ -17,8 +17,11 @@ export function createReconcileOrders(deps: {
   orders: OrderRepository;
   queue: Pick<OrderQueue, 'enqueue'>;
   logger: Logger;
+  staleAfterMs?: number;
 }) {
-  return async function reconcileOrders(staleAfterMs = STALE_AFTER_MS): Promise<number> {
+  return async function reconcileOrders(
+    staleAfterMs = deps.staleAfterMs ?? STALE_AFTER_MS,
+  ): Promise<number> {
     const before = new Date(Date.now() - staleAfterMs);
     const ids = await deps.orders.findUnfinished(before, LIMIT);
     for (let i = 0; i < ids.length; i += CHUNK) {

@@ -1,4 +1,4 @@
-import { Harness, orderBody, startHarness, waitUntil } from '../helpers/harness';
+import { Harness, orderBody, pendingOrder, startHarness, waitUntil } from '../helpers/harness';
 import { ORDER_JOB_ATTEMPTS } from '../../src/data-access/order-queue';
 import type { Order } from '../../src/domain/order';
 
@@ -51,9 +51,7 @@ describe('order processing', () => {
 
   it('has one effect when the same order is processed twice at once (a redelivered job)', async () => {
     await h.services.repositories.orders.insertOrders([
-      {
-        ...(await buildOrder('twice-1', 'c-twice')),
-      },
+      pendingOrder('twice-1', 'c-twice'),
     ]);
     const outcomes = await Promise.all([
       h.services.useCases.processOrder('twice-1', false),
@@ -70,7 +68,7 @@ describe('order processing', () => {
   });
 
   it('leaves a cancelled order alone when its job runs late', async () => {
-    await h.services.repositories.orders.insertOrders([await buildOrder('stale-1', 'c-stale')]);
+    await h.services.repositories.orders.insertOrders([pendingOrder('stale-1', 'c-stale')]);
     await h.api.post('/orders/stale-1/cancel').set('Authorization', h.basic('manager')).expect(200);
     expect(await h.services.useCases.processOrder('stale-1', false)).toBe('skipped');
     expect(await statusOf('stale-1')).toBe('cancelled');
@@ -96,7 +94,7 @@ describe('order processing', () => {
 
   it('reconciler enqueues an order that was committed but never enqueued', async () => {
     // As if the API died between COMMIT and queue.add.
-    await h.services.repositories.orders.insertOrders([await buildOrder('orphan-1', 'c-orphan')]);
+    await h.services.repositories.orders.insertOrders([pendingOrder('orphan-1', 'c-orphan')]);
     expect(await statusOf('orphan-1')).toBe('pending');
     expect(await h.services.useCases.reconcileOrders(0)).toBeGreaterThanOrEqual(1);
     await waitForStatus('orphan-1', 'completed');
@@ -126,21 +124,3 @@ describe('order processing', () => {
     expect(summary.orders_count).toBe(ids.length - cancelled.length);
   });
 });
-
-async function buildOrder(orderId: string, customerId: string): Promise<Order> {
-  const now = new Date();
-  return {
-    order_id: orderId,
-    customer_id: customerId,
-    status: 'pending',
-    currency: 'USD',
-    items: [{ sku: 'X', name: 'x', quantity: 1, unit_price: '1.00', line_total: '1.00' }],
-    total: '1.00',
-    metadata: {},
-    version: 1,
-    created_at: new Date(now.getTime() - 60_000),
-    updated_at: new Date(now.getTime() - 60_000),
-    completed_at: null,
-    status_history: [],
-  };
-}

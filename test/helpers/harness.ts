@@ -7,6 +7,7 @@ import { createLogger } from '../../src/lib/logger';
 import { createDb, ensureDatabase } from '../../src/data-access/db';
 import { migrationConfig } from '../../src/data-access/migrations';
 import { saveUser } from '../../src/domain/manage-users';
+import type { Order } from '../../src/domain/order';
 
 export const MYSQL_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -137,5 +138,24 @@ export function orderBody(overrides: Record<string, unknown> = {}) {
     currency: 'USD',
     items: [{ sku: 'TEA-GREEN', name: 'Green tea', quantity: 2, unit_price: '9.99' }],
     ...overrides,
+  };
+}
+
+/** A pending order as the repository stores it, for tests that bypass the API. */
+export function pendingOrder(orderId: string, customerId: string): Order {
+  const at = new Date();
+  return {
+    order_id: orderId,
+    customer_id: customerId,
+    status: 'pending',
+    currency: 'USD',
+    items: [{ sku: 'X', name: 'x', quantity: 1, unit_price: '1.00', line_total: '1.00' }],
+    total: '1.00',
+    metadata: {},
+    version: 1,
+    created_at: at,
+    updated_at: at,
+    completed_at: null,
+    status_history: [],
   };
 }

@@ -1,4 +1,5 @@
-import { Queue, Worker, ConnectionOptions } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 import { runWithContext } from '../../lib/request-context';
 
@@ -11,7 +12,7 @@ const PURGE_EVERY_MS = 60 * 60 * 1000;
  * (safe to repeat), run by one worker at a time whichever pod it is on.
  */
 export function createMaintenance(deps: {
-  connection: ConnectionOptions;
+  connection: Redis;
   prefix: string;
   reconcileOrders: () => Promise<number>;
   purgeOrders: () => Promise<unknown>;
@@ -35,14 +36,23 @@ export function createMaintenance(deps: {
     deps.logger.warn('maintenance job failed', { job: job?.name, error: err.message }),
   );
 
-  async function start(): Promise<void> {
+  async function schedule(): Promise<void> {
     await queue.upsertJobScheduler('reconcile-orders', { every: RECONCILE_EVERY_MS }, { name: 'reconcile-orders' });
     await queue.upsertJobScheduler('purge-orders', { every: PURGE_EVERY_MS }, { name: 'purge-orders' });
-    void worker.run();
-    // Orders left behind while no worker ran are picked up now, not in 30 s.
+    // Orders left behind while no worker ran (or Redis was away) are picked up now.
     await deps.reconcileOrders().catch((err: Error) =>
-      deps.logger.warn('start-up reconcile failed', { error: err.message }),
+      deps.logger.warn('reconcile failed', { error: err.message }),
     );
+  }
+
+  async function start(): Promise<void> {
+    await schedule();
+    void worker.run();
+    // A Redis restart without persistence forgets the schedulers and every queued job:
+    // schedule again and reconcile on each reconnect.
+    deps.connection.on('ready', () => {
+      schedule().catch((err: Error) => deps.logger.warn('re-scheduling failed', { error: err.message }));
+    });
   }
 
   return { queue, worker, start };
