@@ -1,0 +1,58 @@
+import { ConfigError, loadConfig } from '../../src/config';
+
+const secret = { JWT_SECRET: 'y'.repeat(32) };
+
+describe('loadConfig', () => {
+  it('applies the contract defaults', () => {
+    const c = loadConfig('api', secret);
+    expect(c).toMatchObject({
+      port: 8080,
+      metricsPort: 9464,
+      databaseUrl: 'mysql://root@127.0.0.1:3306/orders',
+      redisUrl: 'redis://127.0.0.1:6379',
+      migrateOnStart: false,
+      trustProxy: ['loopback'],
+      rateLimit: { max: 600, windowSeconds: 60 },
+      orderRetentionDays: 0,
+      logLevel: 'info',
+      shutdownTimeoutSeconds: 25,
+    });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('migrates on start by default only in the all role', () => {
+    expect(loadConfig('all', secret).migrateOnStart).toBe(true);
+    expect(loadConfig('worker', {}).migrateOnStart).toBe(false);
+    expect(loadConfig('all', { ...secret, MIGRATE_ON_START: 'false' }).migrateOnStart).toBe(false);
+  });
+
+  it.each([
+    ['1', 1],
+    ['0', false],
+    ['false', false],
+    ['10.0.0.0/8, 192.168.0.1', ['10.0.0.0/8', '192.168.0.1']],
+    ['loopback', ['loopback']],
+  ])('reads TRUST_PROXY=%s', (value, expected) => {
+    expect(loadConfig('api', { ...secret, TRUST_PROXY: value }).trustProxy).toEqual(expected);
+  });
+
+  it.each(['true', 'everyone', '1.2.3.4/x'])('refuses TRUST_PROXY=%s', (value) => {
+    expect(() => loadConfig('api', { ...secret, TRUST_PROXY: value })).toThrow(ConfigError);
+  });
+
+  it('accepts a JWKS URL instead of a secret', () => {
+    const c = loadConfig('api', { JWT_JWKS_URL: 'https://idp.example/jwks', JWT_ISSUER: 'https://idp.example/' });
+    expect(c.jwt.jwksUrl).toBe('https://idp.example/jwks');
+  });
+
+  it('uses a random ephemeral secret in the all role when none is set', () => {
+    const a = loadConfig('all', {});
+    const b = loadConfig('all', {});
+    expect(a.jwt.ephemeral).toBe(true);
+    expect(a.jwt.secret).not.toBe(b.jwt.secret);
+  });
+
+  it('names the variable in the error', () => {
+    expect(() => loadConfig('api', { ...secret, RATE_LIMIT_MAX: '0' })).toThrow(/^RATE_LIMIT_MAX: /);
+  });
+});
