@@ -87,7 +87,13 @@ export interface Config {
   databaseUrl: string;
   redisUrl: string;
   migrateOnStart: boolean;
-  jwt: { secret?: string; ephemeral: boolean; jwksUrl?: string; issuer?: string; audience?: string };
+  jwt: {
+    secret?: string;
+    ephemeral: boolean;
+    jwksUrl?: string;
+    issuer?: string;
+    audience?: string;
+  };
   admin?: { username: string; password: string };
   trustProxy: number | string[] | false;
   rateLimit: { max: number; windowSeconds: number };

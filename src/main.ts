@@ -48,7 +48,9 @@ async function runOnce(config: Config, logger: Logger, work: (db: Db) => Promise
   try {
     await work(db);
   } catch (err) {
-    console.error(`order-service: ${err instanceof AppError ? err.message : (err as Error).message}`);
+    console.error(
+      `order-service: ${err instanceof AppError ? err.message : (err as Error).message}`,
+    );
     process.exitCode = 1;
   } finally {
     await db.destroy();
@@ -57,10 +59,15 @@ async function runOnce(config: Config, logger: Logger, work: (db: Db) => Promise
 
 async function migrate(config: Config, db: Db, logger: Logger): Promise<void> {
   const url = new URL(config.databaseUrl);
-  await waitFor({ name: 'mysql', where: `${url.hostname}:${url.port || 3306}` }, () => ensureDatabase(config.databaseUrl).catch((err) => {
-    // No CREATE privilege is fine when the database already exists; the next query tells.
-    if ((err as { errno?: number }).errno !== 1044) throw err;
-  }), logger);
+  await waitFor(
+    { name: 'mysql', where: `${url.hostname}:${url.port || 3306}` },
+    () =>
+      ensureDatabase(config.databaseUrl).catch((err) => {
+        // No CREATE privilege is fine when the database already exists; the next query tells.
+        if ((err as { errno?: number }).errno !== 1044) throw err;
+      }),
+    logger,
+  );
   const [, applied] = await db.migrate.latest(migrationConfig);
   logger.info('migrations applied', { applied });
 }
@@ -69,10 +76,14 @@ async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, l
   const services = compose(config, logger);
   const shutdown = createShutdown(logger, config.shutdownTimeoutSeconds * 1000);
   if (config.jwt.ephemeral) {
-    logger.warn('JWT_SECRET is not set: tokens are signed with a random key that dies with this process');
+    logger.warn(
+      'JWT_SECRET is not set: tokens are signed with a random key that dies with this process',
+    );
   }
 
-  const server = http.createServer(role === 'worker' ? createHealthApp(services.readiness) : services.app);
+  const server = http.createServer(
+    role === 'worker' ? createHealthApp(services.readiness) : services.app,
+  );
   // Slow clients cannot hold sockets open forever; keep-alive outlives the ingress' 60 s.
   server.headersTimeout = 20_000;
   server.requestTimeout = 30_000;

@@ -56,14 +56,19 @@ export function createCustomerRepository(db: Db) {
     }));
   }
 
-  async function listSummaries(limit: number, afterCustomerId?: string): Promise<CustomerSummary[]> {
+  async function listSummaries(
+    limit: number,
+    afterCustomerId?: string,
+  ): Promise<CustomerSummary[]> {
     const q = db('customer_summaries').orderBy('customer_id').limit(limit);
     if (afterCustomerId !== undefined) q.where('customer_id', '>', afterCustomerId);
     return withTotals(await q);
   }
 
   async function findSummary(customerId: string): Promise<CustomerSummary | undefined> {
-    const [summary] = await withTotals(await db('customer_summaries').where({ customer_id: customerId }));
+    const [summary] = await withTotals(
+      await db('customer_summaries').where({ customer_id: customerId }),
+    );
     return summary;
   }
 

@@ -57,7 +57,12 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
           );
           await trx.batchInsert(
             'order_status_history',
-            orders.map((o) => ({ order_id: o.order_id, version: 1, status: o.status, at: o.created_at })),
+            orders.map((o) => ({
+              order_id: o.order_id,
+              version: 1,
+              status: o.status,
+              at: o.created_at,
+            })),
             CHUNK,
           );
           const customers = [...new Set(orders.map((o) => o.customer_id))];
@@ -240,7 +245,10 @@ async function hydrate(db: Knex, rows: OrderRow[]): Promise<Order[]> {
         unit_price: formatMoney(i.unit_price, digits),
         line_total: formatMoney(i.line_total, digits),
       })),
-      status_history: (historyOf.get(r.order_id) ?? []).map((h) => ({ status: h.status, at: h.at })),
+      status_history: (historyOf.get(r.order_id) ?? []).map((h) => ({
+        status: h.status,
+        at: h.at,
+      })),
     };
   });
 }

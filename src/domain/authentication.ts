@@ -32,7 +32,10 @@ export function createAuthentication(deps: { users: UserRepository; jwt: JwtSett
   const cacheKey = randomBytes(32);
   const verified = new Map<string, { hash: string; expires: number }>();
 
-  async function verifyPassword(username: string, password: string): Promise<Principal | undefined> {
+  async function verifyPassword(
+    username: string,
+    password: string,
+  ): Promise<Principal | undefined> {
     const user = await deps.users.find(username);
     const key = createHmac('sha256', cacheKey).update(`${username}\0${password}`).digest('hex');
     const hit = verified.get(key);
@@ -47,7 +50,8 @@ export function createAuthentication(deps: { users: UserRepository; jwt: JwtSett
   }
 
   async function issueToken(principal: Principal): Promise<string> {
-    if (!secret) throw new AppError('forbidden', 'This deployment does not issue tokens (no JWT_SECRET).');
+    if (!secret)
+      throw new AppError('forbidden', 'This deployment does not issue tokens (no JWT_SECRET).');
     return new SignJWT({ role: principal.role, customer_id: principal.customerId })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(principal.username)

@@ -18,14 +18,26 @@ export function createCancelOrder(deps: { orders: OrderRepository; metrics: Metr
   ): Promise<Order> {
     const order = await findVisibleOrder(deps.orders, principal, orderId);
     if (expectedVersion !== undefined && order.version !== expectedVersion) {
-      throw new AppError('precondition-failed', `The order is at version ${order.version}, not ${expectedVersion}.`);
+      throw new AppError(
+        'precondition-failed',
+        `The order is at version ${order.version}, not ${expectedVersion}.`,
+      );
     }
-    if (order.status !== 'pending' || !(await deps.orders.transition(orderId, 'pending', 'cancelled', order.version))) {
+    if (
+      order.status !== 'pending' ||
+      !(await deps.orders.transition(orderId, 'pending', 'cancelled', order.version))
+    ) {
       const now = (await deps.orders.findOrder(orderId))!;
       if (expectedVersion !== undefined && now.version !== expectedVersion) {
-        throw new AppError('precondition-failed', `The order is at version ${now.version}, not ${expectedVersion}.`);
+        throw new AppError(
+          'precondition-failed',
+          `The order is at version ${now.version}, not ${expectedVersion}.`,
+        );
       }
-      throw new AppError('invalid-transition', `An order that is ${now.status} cannot be cancelled.`);
+      throw new AppError(
+        'invalid-transition',
+        `An order that is ${now.status} cannot be cancelled.`,
+      );
     }
     deps.metrics.transitions.inc({ from: 'pending', to: 'cancelled' });
     return (await deps.orders.findOrder(orderId))!;

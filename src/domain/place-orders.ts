@@ -50,7 +50,10 @@ export function createPlaceOrders(deps: {
     if (earlier) return earlier;
     const lock = await deps.locks.acquire(keyHash);
     if (lock.state === 'held') {
-      throw new AppError('idempotency-in-flight', 'A request with this Idempotency-Key is still being processed; retry later.');
+      throw new AppError(
+        'idempotency-in-flight',
+        'A request with this Idempotency-Key is still being processed; retry later.',
+      );
     }
     try {
       // The first request may have finished between the lookup and the lock.
@@ -122,7 +125,10 @@ function buildOrders(principal: Principal, request: PlaceOrdersRequest): Order[]
   const ids = request.inputs.map((input) => input.order_id ?? `ord_${randomUUID()}`);
   const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
   if (repeated.length > 0) {
-    throw new AppError('duplicate-order', `order_id repeats inside the batch: ${[...new Set(repeated)].join(', ')}. Nothing was stored.`);
+    throw new AppError(
+      'duplicate-order',
+      `order_id repeats inside the batch: ${[...new Set(repeated)].join(', ')}. Nothing was stored.`,
+    );
   }
 
   const priced = priceOrders(request.inputs, request.batch);

@@ -33,7 +33,10 @@ export function createProcessOrder(deps: {
    * stale job for a cancelled order, or two workers racing all end with one effect. On the
    * last attempt a failure marks the order failed.
    */
-  return async function processOrder(orderId: string, lastAttempt: boolean): Promise<ProcessOutcome> {
+  return async function processOrder(
+    orderId: string,
+    lastAttempt: boolean,
+  ): Promise<ProcessOutcome> {
     try {
       const order = await deps.orders.findOrder(orderId);
       if (!order) return 'missing';

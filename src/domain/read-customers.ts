@@ -6,12 +6,17 @@ import type { Principal } from './principal';
 /** Customers read only their own items and summary (403 otherwise); managers read all. */
 function assertMayRead(principal: Principal, customerId: string): void {
   if (principal.role === 'customer' && principal.customerId !== customerId) {
-    throw new AppError('forbidden', "Customers may only read their own purchases.");
+    throw new AppError('forbidden', 'Customers may only read their own purchases.');
   }
 }
 
 export function createReadCustomers(deps: { customers: CustomerRepository }) {
-  async function listItems(principal: Principal, customerId: string, limit: number, cursor?: string) {
+  async function listItems(
+    principal: Principal,
+    customerId: string,
+    limit: number,
+    cursor?: string,
+  ) {
     assertMayRead(principal, customerId);
     const after = cursor ? decodeCursor(cursor, 2) : undefined;
     const [data, summary] = await Promise.all([
@@ -19,9 +24,11 @@ export function createReadCustomers(deps: { customers: CustomerRepository }) {
       after ? undefined : deps.customers.findSummary(customerId),
     ]);
     // Every customer who ever ordered has a summary row, so a missing one means "no orders".
-    if (!after && !summary) throw new AppError('not-found', `Customer ${customerId} has no orders.`);
+    if (!after && !summary)
+      throw new AppError('not-found', `Customer ${customerId} has no orders.`);
     const last = data.at(-1);
-    const next_cursor = data.length === limit && last ? encodeCursor([last.sku, last.currency]) : null;
+    const next_cursor =
+      data.length === limit && last ? encodeCursor([last.sku, last.currency]) : null;
     return { customer_id: customerId, data, next_cursor };
   }
 

@@ -33,7 +33,7 @@ export function createReadOrders(deps: { orders: OrderRepository }) {
     let customerId = query.customer_id;
     if (principal.role === 'customer') {
       if (customerId !== undefined && customerId !== principal.customerId) {
-        throw new AppError('forbidden', "Customers may only list their own orders.");
+        throw new AppError('forbidden', 'Customers may only list their own orders.');
       }
       customerId = principal.customerId;
     }

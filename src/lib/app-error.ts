@@ -56,7 +56,10 @@ export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   conflict: { status: 409, title: 'Conflict' },
   'duplicate-order': { status: 409, title: 'Order already exists' },
   'invalid-transition': { status: 409, title: 'Invalid status transition' },
-  'idempotency-in-flight': { status: 409, title: 'A request with this Idempotency-Key is in flight' },
+  'idempotency-in-flight': {
+    status: 409,
+    title: 'A request with this Idempotency-Key is in flight',
+  },
   'precondition-failed': { status: 412, title: 'Precondition failed' },
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },

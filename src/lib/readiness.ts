@@ -14,7 +14,9 @@ export function createReadiness(checks: Record<string, Check>) {
   async function report(): Promise<ReadinessReport> {
     const names = Object.keys(checks);
     const results = await Promise.all(names.map((name) => passes(checks[name]!)));
-    const status = Object.fromEntries(names.map((n, i) => [n, results[i] ? 'ok' : 'fail'] as const));
+    const status = Object.fromEntries(
+      names.map((n, i) => [n, results[i] ? 'ok' : 'fail'] as const),
+    );
     const healthy = results.every(Boolean);
     return {
       ready: healthy && !draining,

@@ -9,7 +9,10 @@ beforeAll(async () => {
 afterAll(async () => h.stop());
 
 const secret = new TextEncoder().encode(JWT_SECRET);
-const sign = (claims: Record<string, unknown>, opts: { iss?: string; exp?: string; alg?: string } = {}) =>
+const sign = (
+  claims: Record<string, unknown>,
+  opts: { iss?: string; exp?: string; alg?: string } = {},
+) =>
   new SignJWT(claims)
     .setProtectedHeader({ alg: opts.alg ?? 'HS256' })
     .setSubject('someone')
@@ -24,7 +27,10 @@ describe('authentication', () => {
     expect(res.status).toBe(401);
     expect(res.headers['www-authenticate']).toBe('Basic realm="order-service", Bearer');
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.body).toMatchObject({ status: 401, type: expect.stringMatching(/unauthenticated$/) });
+    expect(res.body).toMatchObject({
+      status: 401,
+      type: expect.stringMatching(/unauthenticated$/),
+    });
   });
 
   it.each([
@@ -42,23 +48,36 @@ describe('authentication', () => {
   it('counts failures by method', async () => {
     await h.api.get('/orders').set('Authorization', 'Bearer nope');
     const metric = await h.services.metrics.authFailures.get();
-    expect(metric.values.find((v) => v.labels.method === 'bearer')?.value).toBeGreaterThanOrEqual(1);
+    expect(metric.values.find((v) => v.labels.method === 'bearer')?.value).toBeGreaterThanOrEqual(
+      1,
+    );
   });
 
   it('issues a 900 s HS256 token for Basic credentials with the documented claims', async () => {
     const res = await h.api.post('/auth/token').set('Authorization', h.basic('alice'));
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ token_type: 'Bearer', expires_in: 900 });
-    const [header, payload] = res.body.access_token.split('.').slice(0, 2).map((p: string) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+    const [header, payload] = res.body.access_token
+      .split('.')
+      .slice(0, 2)
+      .map((p: string) => JSON.parse(Buffer.from(p, 'base64url').toString()));
     expect(header.alg).toBe('HS256');
-    expect(payload).toMatchObject({ sub: 'alice', role: 'customer', customer_id: 'c-alice', iss: 'order-service' });
+    expect(payload).toMatchObject({
+      sub: 'alice',
+      role: 'customer',
+      customer_id: 'c-alice',
+      iss: 'order-service',
+    });
     expect(payload.exp - payload.iat).toBe(900);
   });
 
   it('accepts the issued token as Bearer with the same rights', async () => {
     const { body } = await h.api.post('/auth/token').set('Authorization', h.basic('alice'));
     const bearer = `Bearer ${body.access_token}`;
-    const own = await h.api.post('/orders').set('Authorization', bearer).send(orderBody({ customer_id: undefined }));
+    const own = await h.api
+      .post('/orders')
+      .set('Authorization', bearer)
+      .send(orderBody({ customer_id: undefined }));
     expect(own.status).toBe(201);
     expect(own.body.customer_id).toBe('c-alice');
     const other = await h.api.get('/customers/c-bob/summary').set('Authorization', bearer);
@@ -91,15 +110,28 @@ describe('authentication', () => {
 
   it('stops accepting a password once it is changed', async () => {
     expect((await h.api.get('/orders').set('Authorization', h.basic('bob'))).status).toBe(200);
-    await saveUser(h.services.repositories.users, { username: 'bob', role: 'customer', customerId: 'c-bob', password: 'new-password' });
+    await saveUser(h.services.repositories.users, {
+      username: 'bob',
+      role: 'customer',
+      customerId: 'c-bob',
+      password: 'new-password',
+    });
     expect((await h.api.get('/orders').set('Authorization', h.basic('bob'))).status).toBe(401);
   });
 });
 
 describe('roles', () => {
   it('lets managers read any order and customers only their own', async () => {
-    await h.api.post('/orders').set('Authorization', h.basic('manager')).send(orderBody({ order_id: 'role-1', customer_id: 'c-zed' })).expect(201);
-    expect((await h.api.get('/orders/role-1').set('Authorization', h.basic('manager'))).status).toBe(200);
-    expect((await h.api.get('/orders/role-1').set('Authorization', h.basic('alice'))).status).toBe(404);
+    await h.api
+      .post('/orders')
+      .set('Authorization', h.basic('manager'))
+      .send(orderBody({ order_id: 'role-1', customer_id: 'c-zed' }))
+      .expect(201);
+    expect(
+      (await h.api.get('/orders/role-1').set('Authorization', h.basic('manager'))).status,
+    ).toBe(200);
+    expect((await h.api.get('/orders/role-1').set('Authorization', h.basic('alice'))).status).toBe(
+      404,
+    );
   });
 });

@@ -5,7 +5,10 @@ beforeAll(async () => {
   h = await startHarness({}, { jobBackoffMs: 10 });
   await h.startWorkers();
   const orders = [
-    orderBody({ order_id: 'a-1', items: [{ sku: 'TEA', name: 'Tea', quantity: 2, unit_price: '9.99' }] }),
+    orderBody({
+      order_id: 'a-1',
+      items: [{ sku: 'TEA', name: 'Tea', quantity: 2, unit_price: '9.99' }],
+    }),
     orderBody({
       order_id: 'a-2',
       items: [
@@ -14,7 +17,11 @@ beforeAll(async () => {
         { sku: 'TEA', name: 'Green tea', quantity: 1, unit_price: '10.01' },
       ],
     }),
-    orderBody({ order_id: 'a-3', currency: 'JPY', items: [{ sku: 'TEA', name: 'Tea', quantity: 1, unit_price: '500' }] }),
+    orderBody({
+      order_id: 'a-3',
+      currency: 'JPY',
+      items: [{ sku: 'TEA', name: 'Tea', quantity: 1, unit_price: '500' }],
+    }),
     orderBody({ order_id: 'b-1', customer_id: 'c-bob' }),
   ];
   await h.api.post('/orders').set('Authorization', h.basic('manager')).send(orders).expect(201);
@@ -38,22 +45,46 @@ describe('GET /customers/{id}/items', () => {
     expect(res.body.customer_id).toBe('c-alice');
     expect(res.body.next_cursor).toBeNull();
     expect(res.body.data).toEqual([
-      expect.objectContaining({ sku: 'CUP', currency: 'USD', quantity: 3, amount: '0.30', orders: 1 }),
-      expect.objectContaining({ sku: 'TEA', currency: 'JPY', quantity: 1, amount: '500', orders: 1 }),
-      expect.objectContaining({ sku: 'TEA', currency: 'USD', quantity: 4, amount: '39.98', orders: 2 }),
+      expect.objectContaining({
+        sku: 'CUP',
+        currency: 'USD',
+        quantity: 3,
+        amount: '0.30',
+        orders: 1,
+      }),
+      expect.objectContaining({
+        sku: 'TEA',
+        currency: 'JPY',
+        quantity: 1,
+        amount: '500',
+        orders: 1,
+      }),
+      expect.objectContaining({
+        sku: 'TEA',
+        currency: 'USD',
+        quantity: 4,
+        amount: '39.98',
+        orders: 2,
+      }),
     ]);
     const tea = res.body.data[2];
     expect(tea.name).toBe('Green tea');
-    expect(new Date(tea.first_purchased_at).getTime()).toBeLessThanOrEqual(new Date(tea.last_purchased_at).getTime());
+    expect(new Date(tea.first_purchased_at).getTime()).toBeLessThanOrEqual(
+      new Date(tea.last_purchased_at).getTime(),
+    );
   });
 
   it('pages with a cursor', async () => {
-    const first = await h.api.get('/customers/c-alice/items?limit=2').set('Authorization', h.basic('manager'));
+    const first = await h.api
+      .get('/customers/c-alice/items?limit=2')
+      .set('Authorization', h.basic('manager'));
     expect(first.body.data).toHaveLength(2);
     const second = await h.api
       .get(`/customers/c-alice/items?limit=2&cursor=${first.body.next_cursor}`)
       .set('Authorization', h.basic('manager'));
-    expect(second.body.data.map((i: { sku: string; currency: string }) => `${i.sku}/${i.currency}`)).toEqual(['TEA/USD']);
+    expect(
+      second.body.data.map((i: { sku: string; currency: string }) => `${i.sku}/${i.currency}`),
+    ).toEqual(['TEA/USD']);
     expect(second.body.next_cursor).toBeNull();
   });
 
@@ -63,14 +94,18 @@ describe('GET /customers/{id}/items', () => {
   });
 
   it('answers 404 for a customer with no orders at all', async () => {
-    const res = await h.api.get('/customers/c-nobody/items').set('Authorization', h.basic('manager'));
+    const res = await h.api
+      .get('/customers/c-nobody/items')
+      .set('Authorization', h.basic('manager'));
     expect(res.status).toBe(404);
   });
 });
 
 describe('GET /customers/{id}/summary', () => {
   it('counts completed orders only, with totals per currency', async () => {
-    const res = await h.api.get('/customers/c-alice/summary').set('Authorization', h.basic('alice'));
+    const res = await h.api
+      .get('/customers/c-alice/summary')
+      .set('Authorization', h.basic('alice'));
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
       customer_id: 'c-alice',
@@ -85,21 +120,32 @@ describe('GET /customers/{id}/summary', () => {
   });
 
   it("refuses another customer's summary with 403 and answers 404 for an unknown one", async () => {
-    expect((await h.api.get('/customers/c-bob/summary').set('Authorization', h.basic('alice'))).status).toBe(403);
-    expect((await h.api.get('/customers/c-none/summary').set('Authorization', h.basic('manager'))).status).toBe(404);
+    expect(
+      (await h.api.get('/customers/c-bob/summary').set('Authorization', h.basic('alice'))).status,
+    ).toBe(403);
+    expect(
+      (await h.api.get('/customers/c-none/summary').set('Authorization', h.basic('manager')))
+        .status,
+    ).toBe(404);
   });
 });
 
 describe('GET /customers/summaries', () => {
   it('lists every customer by customer_id for managers, paged', async () => {
-    const first = await h.api.get('/customers/summaries?limit=1').set('Authorization', h.basic('manager'));
+    const first = await h.api
+      .get('/customers/summaries?limit=1')
+      .set('Authorization', h.basic('manager'));
     expect(first.status).toBe(200);
     expect(first.body.data.map((s: { customer_id: string }) => s.customer_id)).toEqual(['c-alice']);
     const second = await h.api
       .get(`/customers/summaries?limit=1&cursor=${first.body.next_cursor}`)
       .set('Authorization', h.basic('manager'));
     expect(second.body.data).toEqual([
-      expect.objectContaining({ customer_id: 'c-bob', orders_count: 1, totals: [{ currency: 'USD', amount: '19.98' }] }),
+      expect.objectContaining({
+        customer_id: 'c-bob',
+        orders_count: 1,
+        totals: [{ currency: 'USD', amount: '19.98' }],
+      }),
     ]);
   });
 

@@ -6,9 +6,17 @@ beforeAll(async () => {
 });
 afterAll(async () => h.stop());
 
-const problem = (res: { headers: Record<string, string>; body: Record<string, unknown> }, status: number) => {
+const problem = (
+  res: { headers: Record<string, string>; body: Record<string, unknown> },
+  status: number,
+) => {
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ status, type: expect.any(String), title: expect.any(String), request_id: expect.any(String) });
+  expect(res.body).toMatchObject({
+    status,
+    type: expect.any(String),
+    title: expect.any(String),
+    request_id: expect.any(String),
+  });
 };
 
 describe('public endpoints', () => {
@@ -89,22 +97,37 @@ describe('bad requests never yield a 500', () => {
   });
 
   it('415 for a non-JSON body', async () => {
-    const res = await h.api.post('/orders').set('Authorization', auth()).set('Content-Type', 'text/plain').send('hello');
+    const res = await h.api
+      .post('/orders')
+      .set('Authorization', auth())
+      .set('Content-Type', 'text/plain')
+      .send('hello');
     expect(res.status).toBe(415);
     problem(res, 415);
   });
 
   it('400 for malformed JSON', async () => {
-    const res = await h.api.post('/orders').set('Authorization', auth()).set('Content-Type', 'application/json').send('{"a":');
+    const res = await h.api
+      .post('/orders')
+      .set('Authorization', auth())
+      .set('Content-Type', 'application/json')
+      .send('{"a":');
     expect(res.status).toBe(400);
     problem(res, 400);
   });
 
-  it.each([['null'], ['42'], ['"string"'], ['[]'], ['{}']])('400 for the JSON body %s', async (body) => {
-    const res = await h.api.post('/orders').set('Authorization', auth()).set('Content-Type', 'application/json').send(body);
-    expect(res.status).toBe(400);
-    problem(res, 400);
-  });
+  it.each([['null'], ['42'], ['"string"'], ['[]'], ['{}']])(
+    '400 for the JSON body %s',
+    async (body) => {
+      const res = await h.api
+        .post('/orders')
+        .set('Authorization', auth())
+        .set('Content-Type', 'application/json')
+        .send(body);
+      expect(res.status).toBe(400);
+      problem(res, 400);
+    },
+  );
 
   it('400 for an order id over 64 characters in the path', async () => {
     const res = await h.api.get(`/orders/${'x'.repeat(65)}`).set('Authorization', auth());
@@ -113,7 +136,21 @@ describe('bad requests never yield a 500', () => {
 
   it('400 for metadata with more than 20 values or non-string values', async () => {
     const many = Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, 'v']));
-    expect((await h.api.post('/orders').set('Authorization', auth()).send(orderBody({ metadata: many }))).status).toBe(400);
-    expect((await h.api.post('/orders').set('Authorization', auth()).send(orderBody({ metadata: { a: 1 } }))).status).toBe(400);
+    expect(
+      (
+        await h.api
+          .post('/orders')
+          .set('Authorization', auth())
+          .send(orderBody({ metadata: many }))
+      ).status,
+    ).toBe(400);
+    expect(
+      (
+        await h.api
+          .post('/orders')
+          .set('Authorization', auth())
+          .send(orderBody({ metadata: { a: 1 } }))
+      ).status,
+    ).toBe(400);
   });
 });

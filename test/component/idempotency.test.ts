@@ -7,7 +7,11 @@ beforeAll(async () => {
 afterAll(async () => h.stop());
 
 const post = (key: string, body: unknown, user: 'manager' | 'alice' = 'manager') =>
-  h.api.post('/orders').set('Authorization', h.basic(user)).set('Idempotency-Key', key).send(body as object);
+  h.api
+    .post('/orders')
+    .set('Authorization', h.basic(user))
+    .set('Idempotency-Key', key)
+    .send(body as object);
 
 describe('Idempotency-Key on POST /orders', () => {
   it('replays the first response for a retry with the same body, storing one order', async () => {
@@ -27,8 +31,16 @@ describe('Idempotency-Key on POST /orders', () => {
   });
 
   it('treats the same JSON with keys in another order as the same request', async () => {
-    const first = await post('key-order', { currency: 'USD', customer_id: 'c-alice', items: orderBody().items });
-    const retry = await post('key-order', { items: orderBody().items, customer_id: 'c-alice', currency: 'USD' });
+    const first = await post('key-order', {
+      currency: 'USD',
+      customer_id: 'c-alice',
+      items: orderBody().items,
+    });
+    const retry = await post('key-order', {
+      items: orderBody().items,
+      customer_id: 'c-alice',
+      currency: 'USD',
+    });
     expect(retry.headers['idempotent-replayed']).toBe('true');
     expect(retry.body.order_id).toBe(first.body.order_id);
   });
@@ -55,9 +67,12 @@ describe('Idempotency-Key on POST /orders', () => {
     await blocker('customer_summaries').where('customer_id', 'c-slow').forUpdate();
     const body = orderBody({ customer_id: 'c-slow' });
     const first = post('key-inflight', body).then((r) => r);
-    await waitUntil(async () => (await h.services.redis.keys(`${h.prefix}:idempotency:*`)).length > 0, {
-      what: 'the first request to take the key',
-    });
+    await waitUntil(
+      async () => (await h.services.redis.keys(`${h.prefix}:idempotency:*`)).length > 0,
+      {
+        what: 'the first request to take the key',
+      },
+    );
     const second = await post('key-inflight', body);
     expect(second.status).toBe(409);
     expect(second.body.type).toMatch(/idempotency-in-flight$/);
@@ -89,10 +104,15 @@ describe('Idempotency-Key on POST /orders', () => {
     const locks = h.services.redis;
     await locks.disconnect();
     try {
-      const results = await Promise.allSettled([place(principal, request), place(principal, request)]);
+      const results = await Promise.allSettled([
+        place(principal, request),
+        place(principal, request),
+      ]);
       const ok = results.filter((r) => r.status === 'fulfilled');
       expect(ok.length).toBe(2);
-      expect(ok.filter((r) => (r as PromiseFulfilledResult<{ replayed: boolean }>).value.replayed)).toHaveLength(1);
+      expect(
+        ok.filter((r) => (r as PromiseFulfilledResult<{ replayed: boolean }>).value.replayed),
+      ).toHaveLength(1);
     } finally {
       await locks.connect();
     }

@@ -23,7 +23,15 @@ describe('POST /orders with one order', () => {
       customer_id: 'c-alice',
       status: 'pending',
       currency: 'USD',
-      items: [{ sku: 'TEA-GREEN', name: 'Green tea', quantity: 2, unit_price: '9.99', line_total: '19.98' }],
+      items: [
+        {
+          sku: 'TEA-GREEN',
+          name: 'Green tea',
+          quantity: 2,
+          unit_price: '9.99',
+          line_total: '19.98',
+        },
+      ],
       total: '19.98',
       metadata: { channel: 'web' },
       version: 1,
@@ -46,7 +54,12 @@ describe('POST /orders with one order', () => {
     const jpy = await h.api
       .post('/orders')
       .set('Authorization', manager())
-      .send(orderBody({ currency: 'JPY', items: [{ sku: 'A', name: 'a', quantity: 10000, unit_price: '1999' }] }));
+      .send(
+        orderBody({
+          currency: 'JPY',
+          items: [{ sku: 'A', name: 'a', quantity: 10000, unit_price: '1999' }],
+        }),
+      );
     expect(jpy.status).toBe(201);
     expect(jpy.body.total).toBe('19990000');
     const kwd = await h.api
@@ -77,36 +90,71 @@ describe('POST /orders with one order', () => {
     const res = await h.api
       .post('/orders')
       .set('Authorization', manager())
-      .send(orderBody({ order_id: 'ord-scale', currency: 'JPY', items: [{ sku: 'A', name: 'a', quantity: 1, unit_price: '1.5' }] }));
+      .send(
+        orderBody({
+          order_id: 'ord-scale',
+          currency: 'JPY',
+          items: [{ sku: 'A', name: 'a', quantity: 1, unit_price: '1.5' }],
+        }),
+      );
     expect(res.status).toBe(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.body.errors).toEqual([{ path: '/items/0/unit_price', message: expect.stringMatching(/at most 0 decimal/) }]);
+    expect(res.body.errors).toEqual([
+      { path: '/items/0/unit_price', message: expect.stringMatching(/at most 0 decimal/) },
+    ]);
     expect(await h.services.db('orders').where('order_id', 'ord-scale').first()).toBeUndefined();
   });
 
   it('rejects a code that is not ISO 4217', async () => {
-    const res = await h.api.post('/orders').set('Authorization', manager()).send(orderBody({ currency: 'ABC' }));
+    const res = await h.api
+      .post('/orders')
+      .set('Authorization', manager())
+      .send(orderBody({ currency: 'ABC' }));
     expect(res.status).toBe(400);
-    expect(res.body.errors).toEqual([{ path: '/currency', message: 'must be an ISO 4217 currency code' }]);
+    expect(res.body.errors).toEqual([
+      { path: '/currency', message: 'must be an ISO 4217 currency code' },
+    ]);
   });
 
   it.each([
-    ['quantity 0', { items: [{ sku: 'A', name: 'a', quantity: 0, unit_price: '1.00' }] }, '/items/0/quantity'],
-    ['quantity 10001', { items: [{ sku: 'A', name: 'a', quantity: 10001, unit_price: '1.00' }] }, '/items/0/quantity'],
-    ['negative price', { items: [{ sku: 'A', name: 'a', quantity: 1, unit_price: '-1.00' }] }, '/items/0/unit_price'],
-    ['numeric price', { items: [{ sku: 'A', name: 'a', quantity: 1, unit_price: 1 }] }, '/items/0/unit_price'],
+    [
+      'quantity 0',
+      { items: [{ sku: 'A', name: 'a', quantity: 0, unit_price: '1.00' }] },
+      '/items/0/quantity',
+    ],
+    [
+      'quantity 10001',
+      { items: [{ sku: 'A', name: 'a', quantity: 10001, unit_price: '1.00' }] },
+      '/items/0/quantity',
+    ],
+    [
+      'negative price',
+      { items: [{ sku: 'A', name: 'a', quantity: 1, unit_price: '-1.00' }] },
+      '/items/0/unit_price',
+    ],
+    [
+      'numeric price',
+      { items: [{ sku: 'A', name: 'a', quantity: 1, unit_price: 1 }] },
+      '/items/0/unit_price',
+    ],
     ['no items', { items: [] }, '/items'],
     ['a client-set status', { status: 'completed' }, '/status'],
     ['bad order id', { order_id: 'has space' }, '/order_id'],
   ])('rejects %s with 400 naming the field', async (_name, override, path) => {
-    const res = await h.api.post('/orders').set('Authorization', manager()).send(orderBody(override));
+    const res = await h.api
+      .post('/orders')
+      .set('Authorization', manager())
+      .send(orderBody(override));
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ status: 400, type: expect.stringMatching(/validation$/) });
     expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
   });
 
   it('answers 409 for an order id that already exists and stores nothing new', async () => {
-    const first = await h.api.post('/orders').set('Authorization', manager()).send(orderBody({ order_id: 'ord-dup' }));
+    const first = await h.api
+      .post('/orders')
+      .set('Authorization', manager())
+      .send(orderBody({ order_id: 'ord-dup' }));
     expect(first.status).toBe(201);
     const again = await h.api
       .post('/orders')
@@ -118,21 +166,30 @@ describe('POST /orders with one order', () => {
   });
 
   it('requires customer_id from managers', async () => {
-    const res = await h.api.post('/orders').set('Authorization', manager()).send(orderBody({ customer_id: undefined }));
+    const res = await h.api
+      .post('/orders')
+      .set('Authorization', manager())
+      .send(orderBody({ customer_id: undefined }));
     expect(res.status).toBe(400);
     expect(res.body.errors[0].path).toBe('/customer_id');
   });
 });
 
 describe('POST /orders as a customer', () => {
-  it('uses the customer\'s own id when customer_id is omitted', async () => {
-    const res = await h.api.post('/orders').set('Authorization', h.basic('alice')).send(orderBody({ customer_id: undefined }));
+  it("uses the customer's own id when customer_id is omitted", async () => {
+    const res = await h.api
+      .post('/orders')
+      .set('Authorization', h.basic('alice'))
+      .send(orderBody({ customer_id: undefined }));
     expect(res.status).toBe(201);
     expect(res.body.customer_id).toBe('c-alice');
   });
 
   it('refuses an order for another customer with 403', async () => {
-    const res = await h.api.post('/orders').set('Authorization', h.basic('alice')).send(orderBody({ customer_id: 'c-bob' }));
+    const res = await h.api
+      .post('/orders')
+      .set('Authorization', h.basic('alice'))
+      .send(orderBody({ customer_id: 'c-bob' }));
     expect(res.status).toBe(403);
   });
 });
@@ -142,7 +199,11 @@ describe('POST /orders with a batch', () => {
     const body = [1, 2, 3].map((n) => orderBody({ order_id: `batch-${n}` }));
     const res = await h.api.post('/orders').set('Authorization', manager()).send(body);
     expect(res.status).toBe(201);
-    expect(res.body.data.map((o: { order_id: string }) => o.order_id)).toEqual(['batch-1', 'batch-2', 'batch-3']);
+    expect(res.body.data.map((o: { order_id: string }) => o.order_id)).toEqual([
+      'batch-1',
+      'batch-2',
+      'batch-3',
+    ]);
     expect(res.headers.location).toBeUndefined();
   });
 
@@ -165,14 +226,21 @@ describe('POST /orders with a batch', () => {
   });
 
   it('answers 409 for an id repeated inside the batch and stores nothing', async () => {
-    const body = [orderBody({ order_id: 'twice' }), orderBody({ order_id: 'other' }), orderBody({ order_id: 'twice' })];
+    const body = [
+      orderBody({ order_id: 'twice' }),
+      orderBody({ order_id: 'other' }),
+      orderBody({ order_id: 'twice' }),
+    ];
     const res = await h.api.post('/orders').set('Authorization', manager()).send(body);
     expect(res.status).toBe(409);
     expect(await h.services.db('orders').whereIn('order_id', ['twice', 'other'])).toEqual([]);
   });
 
   it('answers 409 and rolls back the whole batch when one id already exists', async () => {
-    await h.api.post('/orders').set('Authorization', manager()).send(orderBody({ order_id: 'exists-already' }));
+    await h.api
+      .post('/orders')
+      .set('Authorization', manager())
+      .send(orderBody({ order_id: 'exists-already' }));
     const body = [orderBody({ order_id: 'new-one' }), orderBody({ order_id: 'exists-already' })];
     const res = await h.api.post('/orders').set('Authorization', manager()).send(body);
     expect(res.status).toBe(409);
@@ -181,12 +249,25 @@ describe('POST /orders with a batch', () => {
   });
 
   it('accepts 500 orders in one request (within the 1 MiB body limit)', async () => {
-    const items = Array.from({ length: 10 }, (_, i) => ({ sku: `S${i}`, name: 'n', quantity: 1, unit_price: '1.00' }));
-    const body = Array.from({ length: 500 }, (_, n) => ({ order_id: `big-${n}`, customer_id: 'c-big', currency: 'EUR', items }));
+    const items = Array.from({ length: 10 }, (_, i) => ({
+      sku: `S${i}`,
+      name: 'n',
+      quantity: 1,
+      unit_price: '1.00',
+    }));
+    const body = Array.from({ length: 500 }, (_, n) => ({
+      order_id: `big-${n}`,
+      customer_id: 'c-big',
+      currency: 'EUR',
+      items,
+    }));
     const res = await h.api.post('/orders').set('Authorization', manager()).send(body);
     expect(res.status).toBe(201);
     expect(res.body.data).toHaveLength(500);
-    const [row] = await h.services.db('order_items').where('order_id', 'like', 'big-%').count('* as n');
+    const [row] = await h.services
+      .db('order_items')
+      .where('order_id', 'like', 'big-%')
+      .count('* as n');
     expect(Number(row?.n)).toBe(5_000);
   });
 

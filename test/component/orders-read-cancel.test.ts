@@ -38,7 +38,8 @@ describe('GET /orders/{order_id}', () => {
 
 describe('GET /orders', () => {
   beforeAll(async () => {
-    for (let i = 0; i < 5; i++) await place('manager', { order_id: `list-${i}`, customer_id: 'c-list' });
+    for (let i = 0; i < 5; i++)
+      await place('manager', { order_id: `list-${i}`, customer_id: 'c-list' });
   });
 
   it('lists newest first and pages with an opaque cursor until next_cursor is null', async () => {
@@ -69,8 +70,13 @@ describe('GET /orders', () => {
   it("shows a customer only their own orders and refuses another's filter with 403", async () => {
     const own = await h.api.get('/orders').set('Authorization', h.basic('alice'));
     expect(own.status).toBe(200);
-    expect(own.body.data.every((o: { customer_id: string }) => o.customer_id === 'c-alice')).toBe(true);
-    const other = await h.api.get('/orders').query({ customer_id: 'c-bob' }).set('Authorization', h.basic('alice'));
+    expect(own.body.data.every((o: { customer_id: string }) => o.customer_id === 'c-alice')).toBe(
+      true,
+    );
+    const other = await h.api
+      .get('/orders')
+      .query({ customer_id: 'c-bob' })
+      .set('Authorization', h.basic('alice'));
     expect(other.status).toBe(403);
   });
 
@@ -85,7 +91,10 @@ describe('GET /orders', () => {
   });
 
   it('rejects a cursor it did not issue with 400', async () => {
-    const res = await h.api.get('/orders').query({ cursor: 'garbage' }).set('Authorization', h.basic('manager'));
+    const res = await h.api
+      .get('/orders')
+      .query({ cursor: 'garbage' })
+      .set('Authorization', h.basic('manager'));
     expect(res.status).toBe(400);
     expect(res.body.errors).toEqual([{ path: '/cursor', message: 'is not a valid cursor' }]);
   });
@@ -94,34 +103,52 @@ describe('GET /orders', () => {
 describe('POST /orders/{order_id}/cancel', () => {
   it('cancels a pending order and records the transition', async () => {
     await place('manager', { order_id: 'cancel-1' });
-    const res = await h.api.post('/orders/cancel-1/cancel').set('Authorization', h.basic('manager'));
+    const res = await h.api
+      .post('/orders/cancel-1/cancel')
+      .set('Authorization', h.basic('manager'));
     expect(res.status).toBe(200);
     expect(res.headers.etag).toBe('"2"');
     expect(res.body.status).toBe('cancelled');
-    expect(res.body.status_history.map((s: { status: string }) => s.status)).toEqual(['pending', 'cancelled']);
+    expect(res.body.status_history.map((s: { status: string }) => s.status)).toEqual([
+      'pending',
+      'cancelled',
+    ]);
   });
 
   it('answers 409 invalid-transition for an order that is no longer pending', async () => {
     await place('manager', { order_id: 'cancel-2' });
     await h.api.post('/orders/cancel-2/cancel').set('Authorization', h.basic('manager'));
-    const res = await h.api.post('/orders/cancel-2/cancel').set('Authorization', h.basic('manager'));
+    const res = await h.api
+      .post('/orders/cancel-2/cancel')
+      .set('Authorization', h.basic('manager'));
     expect(res.status).toBe(409);
     expect(res.body.type).toMatch(/\/invalid-transition$/);
   });
 
   it('honours If-Match: 412 on a stale version, 200 on the current one', async () => {
     await place('manager', { order_id: 'cancel-3' });
-    const stale = await h.api.post('/orders/cancel-3/cancel').set('Authorization', h.basic('manager')).set('If-Match', '"7"');
+    const stale = await h.api
+      .post('/orders/cancel-3/cancel')
+      .set('Authorization', h.basic('manager'))
+      .set('If-Match', '"7"');
     expect(stale.status).toBe(412);
-    const bogus = await h.api.post('/orders/cancel-3/cancel').set('Authorization', h.basic('manager')).set('If-Match', 'abc');
+    const bogus = await h.api
+      .post('/orders/cancel-3/cancel')
+      .set('Authorization', h.basic('manager'))
+      .set('If-Match', 'abc');
     expect(bogus.status).toBe(412);
-    const ok = await h.api.post('/orders/cancel-3/cancel').set('Authorization', h.basic('manager')).set('If-Match', '"1"');
+    const ok = await h.api
+      .post('/orders/cancel-3/cancel')
+      .set('Authorization', h.basic('manager'))
+      .set('If-Match', '"1"');
     expect(ok.status).toBe(200);
   });
 
   it("answers 404 to a customer cancelling another customer's order, and changes nothing", async () => {
     await place('bob', { order_id: 'cancel-bob', customer_id: 'c-bob' });
-    const res = await h.api.post('/orders/cancel-bob/cancel').set('Authorization', h.basic('alice'));
+    const res = await h.api
+      .post('/orders/cancel-bob/cancel')
+      .set('Authorization', h.basic('alice'));
     expect(res.status).toBe(404);
     const row = await h.services.db('orders').where('order_id', 'cancel-bob').first();
     expect(row.status).toBe('pending');
@@ -130,7 +157,9 @@ describe('POST /orders/{order_id}/cancel', () => {
   it('lets exactly one of many concurrent cancels win', async () => {
     await place('manager', { order_id: 'cancel-race' });
     const results = await Promise.all(
-      Array.from({ length: 8 }, () => h.api.post('/orders/cancel-race/cancel').set('Authorization', h.basic('manager'))),
+      Array.from({ length: 8 }, () =>
+        h.api.post('/orders/cancel-race/cancel').set('Authorization', h.basic('manager')),
+      ),
     );
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     expect(results.filter((r) => r.status === 409)).toHaveLength(7);

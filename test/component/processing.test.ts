@@ -26,7 +26,10 @@ const waitForStatus = (id: string, status: string) =>
   waitUntil(async () => (await statusOf(id)) === status, { what: `${id} to be ${status}` });
 
 async function place(body: Record<string, unknown>) {
-  const res = await h.api.post('/orders').set('Authorization', h.basic('manager')).send(orderBody(body));
+  const res = await h.api
+    .post('/orders')
+    .set('Authorization', h.basic('manager'))
+    .send(orderBody(body));
   expect(res.status).toBe(201);
   return res.body as Order;
 }
@@ -45,14 +48,14 @@ describe('order processing', () => {
     expect(res.body.completed_at).not.toBeNull();
     const transitions = await h.services.metrics.transitions.get();
     expect(transitions.values).toEqual(
-      expect.arrayContaining([expect.objectContaining({ labels: { from: 'processing', to: 'completed' } })]),
+      expect.arrayContaining([
+        expect.objectContaining({ labels: { from: 'processing', to: 'completed' } }),
+      ]),
     );
   });
 
   it('has one effect when the same order is processed twice at once (a redelivered job)', async () => {
-    await h.services.repositories.orders.insertOrders([
-      pendingOrder('twice-1', 'c-twice'),
-    ]);
+    await h.services.repositories.orders.insertOrders([pendingOrder('twice-1', 'c-twice')]);
     const outcomes = await Promise.all([
       h.services.useCases.processOrder('twice-1', false),
       h.services.useCases.processOrder('twice-1', false),
@@ -61,7 +64,10 @@ describe('order processing', () => {
     expect(outcomes.filter((o) => o === 'completed')).toHaveLength(1);
     const history = await h.services.db('order_status_history').where('order_id', 'twice-1');
     expect(history.map((r) => r.status)).toEqual(['pending', 'processing', 'completed']);
-    const summary = await h.services.db('customer_summaries').where('customer_id', 'c-twice').first();
+    const summary = await h.services
+      .db('customer_summaries')
+      .where('customer_id', 'c-twice')
+      .first();
     expect(summary.orders_count).toBe(1);
     // And a late duplicate after completion changes nothing.
     expect(await h.services.useCases.processOrder('twice-1', false)).toBe('skipped');
@@ -78,16 +84,23 @@ describe('order processing', () => {
     failing.add('fail-1');
     await place({ order_id: 'fail-1' });
     await waitForStatus('fail-1', 'failed');
-    const history = await h.services.db('order_status_history').where('order_id', 'fail-1').orderBy('version');
+    const history = await h.services
+      .db('order_status_history')
+      .where('order_id', 'fail-1')
+      .orderBy('version');
     expect(history.map((r) => r.status)).toEqual(['pending', 'processing', 'failed']);
-    const attempts = h.logs.filter((l) => l.includes('order job attempt failed') && l.includes('fail-1'));
+    const attempts = h.logs.filter(
+      (l) => l.includes('order job attempt failed') && l.includes('fail-1'),
+    );
     expect(attempts).toHaveLength(ORDER_JOB_ATTEMPTS);
   });
 
   it('recovers an order that failed a few times and then succeeds', async () => {
     failing.add('flaky-1');
     await place({ order_id: 'flaky-1' });
-    await waitUntil(async () => h.logs.some((l) => l.includes('order job attempt failed') && l.includes('flaky-1')));
+    await waitUntil(async () =>
+      h.logs.some((l) => l.includes('order job attempt failed') && l.includes('flaky-1')),
+    );
     failing.delete('flaky-1');
     await waitForStatus('flaky-1', 'completed');
   });
@@ -113,14 +126,20 @@ describe('order processing', () => {
     expect(cancels.every((r) => r.status === 200 || r.status === 409)).toBe(true);
     const cancelled = ids.filter((_, i) => cancels[i]!.status === 200);
     await waitUntil(async () => {
-      const rows = await h.services.db('orders').whereIn('order_id', ids).whereIn('status', ['pending', 'processing']);
+      const rows = await h.services
+        .db('orders')
+        .whereIn('order_id', ids)
+        .whereIn('status', ['pending', 'processing']);
       return rows.length === 0;
     });
     const rows = await h.services.db('orders').whereIn('order_id', ids);
     for (const row of rows) {
       expect(row.status).toBe(cancelled.includes(row.order_id) ? 'cancelled' : 'completed');
     }
-    const summary = await h.services.db('customer_summaries').where('customer_id', 'c-race').first();
+    const summary = await h.services
+      .db('customer_summaries')
+      .where('customer_id', 'c-race')
+      .first();
     expect(summary.orders_count).toBe(ids.length - cancelled.length);
   });
 });

@@ -9,7 +9,10 @@ let port: number;
 beforeAll(async () => {
   port = await freePort();
   redis = await startRedis(port);
-  h = await startHarness({ REDIS_URL: `redis://127.0.0.1:${port}` }, { jobBackoffMs: 10, reconcileStaleAfterMs: 0 });
+  h = await startHarness(
+    { REDIS_URL: `redis://127.0.0.1:${port}` },
+    { jobBackoffMs: 10, reconcileStaleAfterMs: 0 },
+  );
   await h.startWorkers();
 });
 afterAll(async () => {
@@ -18,16 +21,26 @@ afterAll(async () => {
   await stop(redis);
 });
 
-const statusOf = async (id: string) => (await h.services.db('orders').where('order_id', id).first())?.status;
+const statusOf = async (id: string) =>
+  (await h.services.db('orders').where('order_id', id).first())?.status;
 
 describe('a Redis outage', () => {
   it('does not stop orders being accepted, and they complete once Redis is back', async () => {
-    await h.api.post('/orders').set('Authorization', h.basic('manager')).send(orderBody({ order_id: 'before' })).expect(201);
+    await h.api
+      .post('/orders')
+      .set('Authorization', h.basic('manager'))
+      .send(orderBody({ order_id: 'before' }))
+      .expect(201);
     await waitUntil(async () => (await statusOf('before')) === 'completed');
 
     await stop(redis);
-    await waitUntil(async () => h.services.redis.status !== 'ready', { what: 'the client to notice' });
-    const during = await h.api.post('/orders').set('Authorization', h.basic('manager')).send(orderBody({ order_id: 'during' }));
+    await waitUntil(async () => h.services.redis.status !== 'ready', {
+      what: 'the client to notice',
+    });
+    const during = await h.api
+      .post('/orders')
+      .set('Authorization', h.basic('manager'))
+      .send(orderBody({ order_id: 'during' }));
     expect(during.status).toBe(201);
     expect(await statusOf('during')).toBe('pending');
     const ready = await h.api.get('/readyz');
@@ -37,11 +50,21 @@ describe('a Redis outage', () => {
 
     // A fresh Redis: every queued job and scheduler is gone, as after a restart without AOF.
     redis = await startRedis(port);
-    await waitUntil(async () => (await statusOf('during')) === 'completed', { timeoutMs: 30_000, what: 'the order placed during the outage' });
+    await waitUntil(async () => (await statusOf('during')) === 'completed', {
+      timeoutMs: 30_000,
+      what: 'the order placed during the outage',
+    });
 
     // And the worker consumes new jobs again.
-    await h.api.post('/orders').set('Authorization', h.basic('manager')).send(orderBody({ order_id: 'after' })).expect(201);
-    await waitUntil(async () => (await statusOf('after')) === 'completed', { timeoutMs: 30_000, what: 'a new order after the restart' });
+    await h.api
+      .post('/orders')
+      .set('Authorization', h.basic('manager'))
+      .send(orderBody({ order_id: 'after' }))
+      .expect(201);
+    await waitUntil(async () => (await statusOf('after')) === 'completed', {
+      timeoutMs: 30_000,
+      what: 'a new order after the restart',
+    });
     expect((await h.api.get('/readyz')).status).toBe(200);
   });
 });

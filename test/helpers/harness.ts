@@ -15,8 +15,18 @@ export const JWT_SECRET = 'test-secret-that-is-at-least-32-bytes-long';
 
 export const USERS = {
   manager: { username: 'manager', password: 'manager-password', role: 'manager' as const },
-  alice: { username: 'alice', password: 'alice-password', role: 'customer' as const, customerId: 'c-alice' },
-  bob: { username: 'bob', password: 'bob-password', role: 'customer' as const, customerId: 'c-bob' },
+  alice: {
+    username: 'alice',
+    password: 'alice-password',
+    role: 'customer' as const,
+    customerId: 'c-alice',
+  },
+  bob: {
+    username: 'bob',
+    password: 'bob-password',
+    role: 'customer' as const,
+    customerId: 'c-bob',
+  },
 };
 export type TestUser = keyof typeof USERS;
 
@@ -73,7 +83,11 @@ export async function startHarness(
   const stream = new PassThrough();
   stream.on('data', (line: Buffer) => logs.push(line.toString()));
   const logger = createLogger('debug', stream);
-  const services = compose(config, logger, { redisPrefix: prefix, validateResponses: true, ...options });
+  const services = compose(config, logger, {
+    redisPrefix: prefix,
+    validateResponses: true,
+    ...options,
+  });
   await services.db.migrate.latest(migrationConfig);
   services.markMigrated();
   for (const user of Object.values(USERS)) await saveUser(services.repositories.users, user);

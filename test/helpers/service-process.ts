@@ -10,7 +10,11 @@ export interface RunResult {
 }
 
 /** Runs `main.ts ROLE ...args` through tsx to completion. */
-export function runMain(args: string[], env: Record<string, string>, stdin?: string): Promise<RunResult> {
+export function runMain(
+  args: string[],
+  env: Record<string, string>,
+  stdin?: string,
+): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = startMain(args, env);
     let stdout = '';

@@ -1,7 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import bcrypt from 'bcryptjs';
 import { createDb } from '../../src/data-access/db';
-import { createTestDatabase, dropDatabase, orderBody, waitUntil, JWT_SECRET } from '../helpers/harness';
+import {
+  createTestDatabase,
+  dropDatabase,
+  orderBody,
+  waitUntil,
+  JWT_SECRET,
+} from '../helpers/harness';
 import { freePort, startRedis, stop, waitForPort } from '../helpers/processes';
 import { collect, runMain, startMain } from '../helpers/service-process';
 
@@ -33,7 +39,20 @@ describe('migrate and users add', () => {
     const again = await runMain(['migrate'], env);
     expect(again.code).toBe(0);
 
-    const add = await runMain(['users', 'add', 'carol', '--role', 'customer', '--customer-id', 'c-carol', '--password-stdin'], env, 'carol-secret\n');
+    const add = await runMain(
+      [
+        'users',
+        'add',
+        'carol',
+        '--role',
+        'customer',
+        '--customer-id',
+        'c-carol',
+        '--password-stdin',
+      ],
+      env,
+      'carol-secret\n',
+    );
     expect(add.stderr).toBe('');
     expect(add.code).toBe(0);
     const db = createDb(databaseUrl);
@@ -48,7 +67,11 @@ describe('migrate and users add', () => {
   });
 
   it('refuses a customer without --customer-id with one clear line', async () => {
-    const add = await runMain(['users', 'add', 'dave', '--role', 'customer', '--password-stdin'], env, 'dave-secret');
+    const add = await runMain(
+      ['users', 'add', 'dave', '--role', 'customer', '--password-stdin'],
+      env,
+      'dave-secret',
+    );
     expect(add.code).toBe(1);
     expect(add.stderr.trim()).toMatch(/^order-service: a customer needs --customer-id/);
   });
@@ -65,28 +88,66 @@ describe('the all role', () => {
 
   it('serves, processes an order, and on SIGTERM finishes in-flight requests and exits 0', async () => {
     port = await freePort();
-    child = startMain(['all'], { ...env, PORT: String(port), METRICS_PORT: String(await freePort()), ADMIN_USERNAME: 'admin', ADMIN_PASSWORD: 'admin-password' });
+    child = startMain(['all'], {
+      ...env,
+      PORT: String(port),
+      METRICS_PORT: String(await freePort()),
+      ADMIN_USERNAME: 'admin',
+      ADMIN_PASSWORD: 'admin-password',
+    });
     lines = collect(child);
     await waitForPort(port, 30_000);
     const base = `http://127.0.0.1:${port}`;
-    await waitUntil(async () => (await fetch(`${base}/readyz`)).status === 200, { timeoutMs: 30_000, what: 'readiness' });
-    const auth = { Authorization: 'Basic ' + Buffer.from('admin:admin-password').toString('base64'), 'Content-Type': 'application/json' };
+    await waitUntil(async () => (await fetch(`${base}/readyz`)).status === 200, {
+      timeoutMs: 30_000,
+      what: 'readiness',
+    });
+    const auth = {
+      Authorization: 'Basic ' + Buffer.from('admin:admin-password').toString('base64'),
+      'Content-Type': 'application/json',
+    };
 
-    const placed = await fetch(`${base}/orders`, { method: 'POST', headers: auth, body: JSON.stringify(orderBody({ order_id: 'life-1' })) });
+    const placed = await fetch(`${base}/orders`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify(orderBody({ order_id: 'life-1' })),
+    });
     expect(placed.status).toBe(201);
-    await waitUntil(async () => (await (await fetch(`${base}/orders/life-1`, { headers: auth })).json()).status === 'completed', { what: 'completion' });
+    await waitUntil(
+      async () =>
+        (await (await fetch(`${base}/orders/life-1`, { headers: auth })).json()).status ===
+        'completed',
+      { what: 'completion' },
+    );
 
     // Hold a row lock so the next request is in flight when SIGTERM arrives.
     const db = createDb(databaseUrl);
-    await db('customer_summaries').insert({ customer_id: 'c-slow' }).onConflict('customer_id').ignore();
+    await db('customer_summaries')
+      .insert({ customer_id: 'c-slow' })
+      .onConflict('customer_id')
+      .ignore();
     const blocker = await db.transaction();
     await blocker('customer_summaries').where('customer_id', 'c-slow').forUpdate();
-    const inFlight = fetch(`${base}/orders`, { method: 'POST', headers: auth, body: JSON.stringify(orderBody({ order_id: 'life-2', customer_id: 'c-slow' })) });
-    await waitUntil(async () => lines.length > 0 && (await db.raw('SHOW PROCESSLIST'))[0].some((p: { Info: string | null }) => p.Info?.includes('customer_summaries') && p.Info.includes('insert')), { what: 'the request to block in MySQL' });
+    const inFlight = fetch(`${base}/orders`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify(orderBody({ order_id: 'life-2', customer_id: 'c-slow' })),
+    });
+    await waitUntil(
+      async () =>
+        lines.length > 0 &&
+        (await db.raw('SHOW PROCESSLIST'))[0].some(
+          (p: { Info: string | null }) =>
+            p.Info?.includes('customer_summaries') && p.Info.includes('insert'),
+        ),
+      { what: 'the request to block in MySQL' },
+    );
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
-    await waitUntil(async () => lines.some((l) => l.includes('shutting down')), { what: 'shutdown to begin' });
+    await waitUntil(async () => lines.some((l) => l.includes('shutting down')), {
+      what: 'shutdown to begin',
+    });
     await new Promise((resolve) => setTimeout(resolve, 200));
     await blocker.commit();
     const response = await inFlight;

@@ -41,7 +41,10 @@ describe('loadConfig', () => {
   });
 
   it('accepts a JWKS URL instead of a secret', () => {
-    const c = loadConfig('api', { JWT_JWKS_URL: 'https://idp.example/jwks', JWT_ISSUER: 'https://idp.example/' });
+    const c = loadConfig('api', {
+      JWT_JWKS_URL: 'https://idp.example/jwks',
+      JWT_ISSUER: 'https://idp.example/',
+    });
     expect(c.jwt.jwksUrl).toBe('https://idp.example/jwks');
   });
 
@@ -53,6 +56,8 @@ describe('loadConfig', () => {
   });
 
   it('names the variable in the error', () => {
-    expect(() => loadConfig('api', { ...secret, RATE_LIMIT_MAX: '0' })).toThrow(/^RATE_LIMIT_MAX: /);
+    expect(() => loadConfig('api', { ...secret, RATE_LIMIT_MAX: '0' })).toThrow(
+      /^RATE_LIMIT_MAX: /,
+    );
   });
 });

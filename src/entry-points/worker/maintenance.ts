@@ -37,12 +37,20 @@ export function createMaintenance(deps: {
   );
 
   async function schedule(): Promise<void> {
-    await queue.upsertJobScheduler('reconcile-orders', { every: RECONCILE_EVERY_MS }, { name: 'reconcile-orders' });
-    await queue.upsertJobScheduler('purge-orders', { every: PURGE_EVERY_MS }, { name: 'purge-orders' });
-    // Orders left behind while no worker ran (or Redis was away) are picked up now.
-    await deps.reconcileOrders().catch((err: Error) =>
-      deps.logger.warn('reconcile failed', { error: err.message }),
+    await queue.upsertJobScheduler(
+      'reconcile-orders',
+      { every: RECONCILE_EVERY_MS },
+      { name: 'reconcile-orders' },
     );
+    await queue.upsertJobScheduler(
+      'purge-orders',
+      { every: PURGE_EVERY_MS },
+      { name: 'purge-orders' },
+    );
+    // Orders left behind while no worker ran (or Redis was away) are picked up now.
+    await deps
+      .reconcileOrders()
+      .catch((err: Error) => deps.logger.warn('reconcile failed', { error: err.message }));
   }
 
   async function start(): Promise<void> {
@@ -51,7 +59,9 @@ export function createMaintenance(deps: {
     // A Redis restart without persistence forgets the schedulers and every queued job:
     // schedule again and reconcile on each reconnect.
     deps.connection.on('ready', () => {
-      schedule().catch((err: Error) => deps.logger.warn('re-scheduling failed', { error: err.message }));
+      schedule().catch((err: Error) =>
+        deps.logger.warn('re-scheduling failed', { error: err.message }),
+      );
     });
   }
 

@@ -34,7 +34,12 @@ export function createOrderWorker(deps: {
           throw err;
         }
       }),
-    { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency ?? 16, autorun: false },
+    {
+      connection: deps.connection,
+      prefix: deps.prefix,
+      concurrency: deps.concurrency ?? 16,
+      autorun: false,
+    },
   );
   worker.on('error', (err) => deps.logger.warn('order worker error', { error: err.message }));
   return worker;

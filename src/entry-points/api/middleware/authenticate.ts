@@ -45,19 +45,29 @@ export function createAuthenticate(auth: Authentication, metrics: Metrics): Requ
   passport.use(bearerStrategy(auth));
 
   return (req: Request, res: Response, next: NextFunction) => {
-    passport.authenticate(['basic', 'bearer'], { session: false }, (err: unknown, user: Principal | false) => {
-      if (err) return next(err);
-      if (!user) {
-        const scheme = (req.headers.authorization ?? '').split(' ')[0]?.toLowerCase();
-        metrics.authFailures.inc({ method: scheme === 'basic' || scheme === 'bearer' ? scheme : 'none' });
-        return next(
-          new AppError('unauthenticated', 'Valid Basic credentials or a Bearer token are required.', {
-            headers: { 'WWW-Authenticate': CHALLENGE },
-          }),
-        );
-      }
-      req.user = user;
-      next();
-    })(req, res, next);
+    passport.authenticate(
+      ['basic', 'bearer'],
+      { session: false },
+      (err: unknown, user: Principal | false) => {
+        if (err) return next(err);
+        if (!user) {
+          const scheme = (req.headers.authorization ?? '').split(' ')[0]?.toLowerCase();
+          metrics.authFailures.inc({
+            method: scheme === 'basic' || scheme === 'bearer' ? scheme : 'none',
+          });
+          return next(
+            new AppError(
+              'unauthenticated',
+              'Valid Basic credentials or a Bearer token are required.',
+              {
+                headers: { 'WWW-Authenticate': CHALLENGE },
+              },
+            ),
+          );
+        }
+        req.user = user;
+        next();
+      },
+    )(req, res, next);
   };
 }

@@ -1,5 +1,11 @@
 import type { ErrorRequestHandler, Response } from 'express';
-import { AppError, ErrorCode, FieldError, PROBLEMS, PROBLEM_TYPE_BASE } from '../../../lib/app-error';
+import {
+  AppError,
+  ErrorCode,
+  FieldError,
+  PROBLEMS,
+  PROBLEM_TYPE_BASE,
+} from '../../../lib/app-error';
 import type { Logger } from '../../../lib/logger';
 
 /** body-parser and express-openapi-validator report by HTTP status; these are the ones we map. */
@@ -98,9 +104,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(err);
     const error = toAppError(err);
     if (error.code === 'internal') {
-      logger.error('unhandled error', { error: (err as Error)?.message, stack: (err as Error)?.stack });
-    }
-    else if (error.code === 'dependency-unavailable') {
+      logger.error('unhandled error', {
+        error: (err as Error)?.message,
+        stack: (err as Error)?.stack,
+      });
+    } else if (error.code === 'dependency-unavailable') {
       logger.warn('dependency unavailable', { error: (err as Error).message });
     }
     sendProblem(res, error);

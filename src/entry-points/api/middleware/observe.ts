@@ -11,7 +11,11 @@ export function observe(logger: Logger, metrics: Metrics): RequestHandler {
     const start = process.hrtime.bigint();
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-      const labels = { method: req.method, route: routeOf(req), status_code: String(res.statusCode) };
+      const labels = {
+        method: req.method,
+        route: routeOf(req),
+        status_code: String(res.statusCode),
+      };
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, seconds);
       // 'finish' fires outside the request's async context, so the id is added here.

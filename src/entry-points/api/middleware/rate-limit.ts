@@ -38,7 +38,12 @@ export function createRateLimit(opts: {
     handler: (_req, _res, next, options) => {
       opts.metrics.rateLimited.inc();
       // express-rate-limit has already set Retry-After and the RateLimit-* headers.
-      next(new AppError('rate-limited', `More than ${options.limit} requests in ${opts.windowSeconds} s.`));
+      next(
+        new AppError(
+          'rate-limited',
+          `More than ${options.limit} requests in ${opts.windowSeconds} s.`,
+        ),
+      );
     },
   });
 }

@@ -16,7 +16,14 @@ export function customersRouter(readCustomers: ReturnType<typeof createReadCusto
 
   router.get('/customers/:customer_id/items', async (req, res) => {
     const { limit, cursor } = req.query as PageQuery;
-    res.json(await readCustomers.listItems(req.user!, req.params.customer_id!, Number(limit ?? 50), cursor));
+    res.json(
+      await readCustomers.listItems(
+        req.user!,
+        req.params.customer_id!,
+        Number(limit ?? 50),
+        cursor,
+      ),
+    );
   });
 
   router.get('/customers/:customer_id/summary', async (req, res) => {

@@ -32,7 +32,12 @@ export function ordersRouter(deps: OrdersRouterDeps): Router {
   });
 
   router.get('/orders', async (req, res) => {
-    const q = req.query as { customer_id?: string; status?: OrderStatus; limit?: number; cursor?: string };
+    const q = req.query as {
+      customer_id?: string;
+      status?: OrderStatus;
+      limit?: number;
+      cursor?: string;
+    };
     res.json(await deps.readOrders.listOrders(req.user!, { ...q, limit: Number(q.limit ?? 50) }));
   });
 
@@ -43,7 +48,11 @@ export function ordersRouter(deps: OrdersRouterDeps): Router {
   });
 
   router.post('/orders/:order_id/cancel', async (req, res) => {
-    const order = await deps.cancelOrder(req.user!, req.params.order_id!, ifMatchVersion(req.get('if-match')));
+    const order = await deps.cancelOrder(
+      req.user!,
+      req.params.order_id!,
+      ifMatchVersion(req.get('if-match')),
+    );
     setEtag(res, order);
     res.json(order);
   });
@@ -60,7 +69,10 @@ function ifMatchVersion(header: string | undefined): number | undefined {
   if (header === undefined || header.trim() === '*') return undefined;
   const match = /^\s*(?:W\/)?"(\d{1,9})"\s*$/.exec(header);
   if (!match) {
-    throw new AppError('precondition-failed', 'If-Match must be an ETag this API returned, like "3".');
+    throw new AppError(
+      'precondition-failed',
+      'If-Match must be an ETag this API returned, like "3".',
+    );
   }
   return Number(match[1]);
 }
