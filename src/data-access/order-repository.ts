@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { AppError } from '../lib/app-error';
 import { formatMoney, minorUnits } from '../domain/money';
-import type { Order, OrderStatus } from '../domain/order';
+import { canTransition, Order, OrderStatus } from '../domain/order';
 import type { Db } from './db';
 import { updateCustomerReadModels } from './customer-read-models';
 import { withTransaction, RetryOptions } from './transaction';
@@ -137,6 +137,7 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
     to: OrderStatus,
     expectedVersion?: number,
   ): Promise<boolean> {
+    if (!canTransition(from, to)) throw new Error(`no transition ${from} → ${to}`);
     return withTransaction(
       db,
       async (trx) => {

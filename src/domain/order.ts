@@ -52,5 +52,3 @@ const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
 export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
   return TRANSITIONS[from].includes(to);
 }
-
-export const FINAL_STATUSES: readonly OrderStatus[] = ['completed', 'cancelled', 'failed'];
