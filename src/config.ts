@@ -68,11 +68,30 @@ const schema = z.object({
   JWT_JWKS_URL: optionalString.pipe(url(['https:', 'http:']).optional()),
   JWT_ISSUER: optionalString,
   JWT_AUDIENCE: optionalString,
+  JWT_ROLE_CLAIM: z.string().min(1).default('role'),
+  JWT_CUSTOMER_ID_CLAIM: z.string().min(1).default('customer_id'),
   ADMIN_USERNAME: optionalString,
   ADMIN_PASSWORD: optionalString,
   TRUST_PROXY: trustProxy.default(['loopback']),
   RATE_LIMIT_MAX: integer(1, 1_000_000).default(600),
   RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
+  RATE_LIMIT_AUTH_FAILURES_MAX: integer(1, 1_000_000).default(20),
+  CORS_ORIGINS: optionalString.transform((v, ctx) => {
+    const origins = (v ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
+    for (const origin of origins) {
+      if (origin === '*' || !/^https?:\/\/[^/\s]+$/.test(origin)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${origin} is not an origin like https://app.example.com`,
+        });
+        return z.NEVER;
+      }
+    }
+    return origins;
+  }),
   ORDER_RETENTION_DAYS: integer(0, 36_500).default(0),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   SHUTDOWN_TIMEOUT_SECONDS: integer(1, 3600).default(25),
@@ -93,10 +112,13 @@ export interface Config {
     jwksUrl?: string;
     issuer?: string;
     audience?: string;
+    roleClaim: string;
+    customerIdClaim: string;
   };
   admin?: { username: string; password: string };
   trustProxy: number | string[] | false;
-  rateLimit: { max: number; windowSeconds: number };
+  rateLimit: { max: number; windowSeconds: number; authFailuresMax: number };
+  corsOrigins: string[];
   orderRetentionDays: number;
   logLevel: Env['LOG_LEVEL'];
   shutdownTimeoutSeconds: number;
@@ -133,13 +155,20 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
       jwksUrl: e.JWT_JWKS_URL,
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
+      roleClaim: e.JWT_ROLE_CLAIM,
+      customerIdClaim: e.JWT_CUSTOMER_ID_CLAIM,
     },
     admin:
       e.ADMIN_USERNAME && e.ADMIN_PASSWORD
         ? { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD }
         : undefined,
     trustProxy: e.TRUST_PROXY,
-    rateLimit: { max: e.RATE_LIMIT_MAX, windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS },
+    rateLimit: {
+      max: e.RATE_LIMIT_MAX,
+      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+      authFailuresMax: e.RATE_LIMIT_AUTH_FAILURES_MAX,
+    },
+    corsOrigins: e.CORS_ORIGINS,
     orderRetentionDays: e.ORDER_RETENTION_DAYS,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,

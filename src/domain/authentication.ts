@@ -16,7 +16,15 @@ export interface JwtSettings {
   jwksUrl?: string;
   issuer?: string;
   audience?: string;
+  /** Where an external provider puts the role and customer id: a claim name or dotted path. */
+  roleClaim: string;
+  customerIdClaim: string;
+  /** How long after fetching the JWKS an unknown `kid` waits before the JWKS is fetched again. */
+  jwksCooldownMs?: number;
 }
+
+/** Tokens may be a little early or late: clocks of issuers and pods drift. */
+const CLOCK_TOLERANCE_SECONDS = 30;
 
 export function hashPassword(password: string): Promise<string> {
   return bcrypt.hash(password, BCRYPT_COST);
@@ -24,7 +32,13 @@ export function hashPassword(password: string): Promise<string> {
 
 export function createAuthentication(deps: { users: UserRepository; jwt: JwtSettings }) {
   const secret = deps.jwt.secret ? new TextEncoder().encode(deps.jwt.secret) : undefined;
-  const jwks = deps.jwt.jwksUrl ? createRemoteJWKSet(new URL(deps.jwt.jwksUrl)) : undefined;
+  // Cached; a token signed with an unknown key id (a rotation) triggers one re-fetch.
+  const jwks = deps.jwt.jwksUrl
+    ? createRemoteJWKSet(new URL(deps.jwt.jwksUrl), {
+        cooldownDuration: deps.jwt.jwksCooldownMs ?? 30_000,
+        cacheMaxAge: 10 * 60_000,
+      })
+    : undefined;
   // Unknown users are checked against this hash so they take as long as a wrong password.
   const dummyHash = bcrypt.hashSync(randomBytes(16).toString('hex'), BCRYPT_COST);
   // Successful verifications, keyed by an HMAC of the credentials under a per-process key
@@ -64,21 +78,27 @@ export function createAuthentication(deps: { users: UserRepository; jwt: JwtSett
   /** Our own HS256 tokens first, then (if configured) the external provider's JWKS. */
   async function verifyToken(token: string): Promise<Principal | undefined> {
     if (secret) {
-      const own = await jwtVerify(token, secret, { algorithms: ['HS256'], issuer: TOKEN_ISSUER })
+      const own = await jwtVerify(token, secret, {
+        algorithms: ['HS256'],
+        issuer: TOKEN_ISSUER,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      })
         .then((r) => r.payload)
         .catch(() => undefined);
-      if (own) return fromClaims(own);
+      if (own) return fromClaims(own, 'role', 'customer_id');
     }
     if (jwks) {
+      // Asymmetric algorithms only: an HS256 token "signed" with a provider's public key
+      // (algorithm confusion) is refused here, and our own secret never verifies it.
       const external = await jwtVerify(token, jwks, {
         algorithms: ['RS256', 'ES256', 'EdDSA'],
         issuer: deps.jwt.issuer,
         audience: deps.jwt.audience,
-        clockTolerance: 30,
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
       })
         .then((r) => r.payload)
         .catch(() => undefined);
-      if (external) return fromClaims(external);
+      if (external) return fromClaims(external, deps.jwt.roleClaim, deps.jwt.customerIdClaim);
     }
     return undefined;
   }
@@ -92,12 +112,37 @@ function toPrincipal(user: UserRecord): Principal {
   return { username: user.username, role: user.role, customerId: user.customer_id ?? undefined };
 }
 
-function fromClaims(claims: JWTPayload): Principal | undefined {
-  const role = claims.role as UserRole | undefined;
-  const customerId = typeof claims.customer_id === 'string' ? claims.customer_id : undefined;
-  if (!claims.sub || (role !== 'manager' && role !== 'customer')) return undefined;
+/**
+ * A role claim may be a string or, as in Keycloak's `realm_access.roles`, a list in which
+ * `manager` wins over `customer`.
+ */
+function fromClaims(
+  claims: JWTPayload,
+  roleClaim: string,
+  customerIdClaim: string,
+): Principal | undefined {
+  const rawRole = claimAt(claims, roleClaim);
+  const roles = Array.isArray(rawRole) ? rawRole : [rawRole];
+  const role: UserRole | undefined = roles.includes('manager')
+    ? 'manager'
+    : roles.includes('customer')
+      ? 'customer'
+      : undefined;
+  const rawCustomerId = claimAt(claims, customerIdClaim);
+  const customerId = typeof rawCustomerId === 'string' ? rawCustomerId : undefined;
+  if (!claims.sub || !role) return undefined;
   if (role === 'customer' && !customerId) return undefined;
   return { username: claims.sub, role, customerId: role === 'customer' ? customerId : undefined };
+}
+
+function claimAt(claims: JWTPayload, path: string): unknown {
+  return path
+    .split('.')
+    .reduce<unknown>(
+      (value, key) =>
+        value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined,
+      claims,
+    );
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -115,8 +115,11 @@ describe('the all role', () => {
     expect(placed.status).toBe(201);
     await waitUntil(
       async () =>
-        (await (await fetch(`${base}/orders/life-1`, { headers: auth })).json()).status ===
-        'completed',
+        (
+          (await (await fetch(`${base}/orders/life-1`, { headers: auth })).json()) as {
+            status: string;
+          }
+        ).status === 'completed',
       { what: 'completion' },
     );
 

@@ -22,6 +22,10 @@ export function observe(logger: Logger, metrics: Metrics): RequestHandler {
       logger.info('request', {
         request_id: res.locals.requestId,
         ...labels,
+        // As resolved through TRUST_PROXY: the real client behind the ingress, never a header
+        // an untrusted hop made up.
+        ip: req.ip,
+        protocol: req.protocol,
         duration_ms: Math.round(seconds * 1e4) / 10,
       });
     });
