@@ -20,7 +20,7 @@ import { createProcessOrder, Fulfil } from './domain/process-order';
 import { createReconcileOrders } from './domain/reconcile-orders';
 import { createPurgeOrders } from './domain/purge-orders';
 import { createApp } from './entry-points/api/app';
-import { createRateLimit } from './entry-points/api/middleware/rate-limit';
+import { createRateLimits } from './entry-points/api/middleware/rate-limit';
 import { createOrderWorker } from './entry-points/worker/order-worker';
 import { createMaintenance } from './entry-points/worker/maintenance';
 import { registerSharedGauges } from './entry-points/worker/shared-gauges';
@@ -35,6 +35,8 @@ export interface ComposeOptions {
   jobBackoffMs?: number;
   /** How old an unfinished order must be before the reconciler enqueues it again. */
   reconcileStaleAfterMs?: number;
+  /** JWKS re-fetch cooldown after a successful fetch; tests of key rotation shorten it. */
+  jwksCooldownMs?: number;
 }
 
 /**
@@ -57,7 +59,10 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
   const users = createUserRepository(db);
   const orderQueue = createOrderQueue(redis, prefix, options.jobBackoffMs);
 
-  const auth = createAuthentication({ users, jwt: config.jwt });
+  const auth = createAuthentication({
+    users,
+    jwt: { ...config.jwt, jwksCooldownMs: options.jwksCooldownMs },
+  });
   const placeOrders = createPlaceOrders({
     orders,
     idempotency,
@@ -96,17 +101,12 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
     readOrders: createReadOrders({ orders }),
     cancelOrder: createCancelOrder({ orders, metrics }),
     readCustomers: createReadCustomers({ customers }),
-    rateLimit: createRateLimit({
-      redis,
-      prefix,
-      max: config.rateLimit.max,
-      windowSeconds: config.rateLimit.windowSeconds,
-      metrics,
-    }),
+    rateLimits: createRateLimits({ redis, prefix, ...config.rateLimit, metrics, logger }),
     validateResponses: options.validateResponses,
   });
 
-  let workers: { orderWorker: Worker; maintenance: ReturnType<typeof createMaintenance> } | undefined;
+  let workers:
+    { orderWorker: Worker; maintenance: ReturnType<typeof createMaintenance> } | undefined;
   /** Builds the BullMQ workers; only the worker and all roles call this. */
   function createWorkers() {
     const connection = workerRedis;

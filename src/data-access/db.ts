@@ -31,6 +31,9 @@ export function createDb(databaseUrl: string, pool = { min: 0, max: 10 }): Db {
       },
     },
     acquireConnectionTimeout: 10000,
+    // knex prints failed connection attempts with stack traces to the console; the errors reach
+    // our code anyway, and waitFor logs one JSON line per attempt.
+    log: { warn() {}, error() {}, deprecate() {}, debug() {} },
   });
 }
 

@@ -9,8 +9,8 @@ export interface PricedOrder {
 }
 
 /**
- * The rules the OpenAPI schema cannot say: a real ISO 4217 code and prices with no more
- * decimals than its minor unit. Collects every problem of every order, with JSON-pointer
+ * The rules the OpenAPI schema cannot say: a real ISO 4217 code, prices with no more
+ * decimals than its minor unit, well-formed Unicode text. Collects every problem of every order, with JSON-pointer
  * paths prefixed by the order's index in a batch.
  */
 export function priceOrders(inputs: OrderInput[], batch: boolean): PricedOrder[] {
@@ -20,6 +20,11 @@ export function priceOrders(inputs: OrderInput[], batch: boolean): PricedOrder[]
     const digits = minorUnits(input.currency);
     if (digits === undefined) {
       errors.push({ path: `${base}/currency`, message: 'must be an ISO 4217 currency code' });
+    }
+    // Lone surrogates would be replaced by MySQL and come back different from what was sent.
+    for (const [path, text] of strings(input)) {
+      if (!text.isWellFormed())
+        errors.push({ path: base + path, message: 'must be well-formed Unicode' });
     }
     let total = new Money(0);
     const items = input.items.map((item, line) => {
@@ -44,4 +49,17 @@ export function priceOrders(inputs: OrderInput[], batch: boolean): PricedOrder[]
     throw new AppError('validation', 'The order does not satisfy the currency rules.', { errors });
   }
   return priced;
+}
+
+function strings(input: OrderInput): [string, string][] {
+  return [
+    ...input.items.flatMap((item, i): [string, string][] => [
+      [`/items/${i}/sku`, item.sku],
+      [`/items/${i}/name`, item.name],
+    ]),
+    ...Object.entries(input.metadata ?? {}).flatMap(([key, value]): [string, string][] => [
+      [`/metadata`, key],
+      [`/metadata/${key}`, value],
+    ]),
+  ];
 }

@@ -1,9 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, exportSPKI, generateKeyPair, JWK, SignJWT } from 'jose';
+import { exportJWK, exportSPKI, generateKeyPair, JWK, KeyLike, SignJWT } from 'jose';
 import { Harness, startHarness } from '../helpers/harness';
 
-type Key = { kid: string; alg: string; privateKey: CryptoKey; jwk: JWK };
+type Key = { kid: string; alg: string; privateKey: KeyLike; jwk: JWK };
 
 async function makeKey(kid: string, alg: string): Promise<Key> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });

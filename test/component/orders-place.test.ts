@@ -277,3 +277,39 @@ describe('POST /orders with a batch', () => {
     expect(res.status).toBe(400);
   });
 });
+
+describe('text that MySQL would change', () => {
+  it('rejects lone surrogates with 400 instead of storing a different string', async () => {
+    const res = await h.api
+      .post('/orders')
+      .set('Authorization', manager())
+      .send(
+        orderBody({
+          order_id: 'surrogate',
+          items: [{ sku: '\ud800x', name: 'n', quantity: 1, unit_price: '1.00' }],
+        }),
+      );
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      { path: '/items/0/sku', message: 'must be well-formed Unicode' },
+    ]);
+  });
+
+  it('stores and returns other Unicode exactly', async () => {
+    const name = 'Thé vert 🍵 — 緑茶';
+    const res = await h.api
+      .post('/orders')
+      .set('Authorization', manager())
+      .send(
+        orderBody({
+          order_id: 'unicode',
+          items: [{ sku: 'TEA', name, quantity: 1, unit_price: '1.00' }],
+          metadata: { note: '💚' },
+        }),
+      );
+    expect(res.status).toBe(201);
+    const read = await h.api.get('/orders/unicode').set('Authorization', manager());
+    expect(read.body.items[0].name).toBe(name);
+    expect(read.body.metadata).toEqual({ note: '💚' });
+  });
+});

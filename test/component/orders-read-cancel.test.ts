@@ -167,3 +167,14 @@ describe('POST /orders/{order_id}/cancel', () => {
     expect(history).toHaveLength(2);
   });
 });
+
+describe('ids with reserved characters', () => {
+  it('accepts a raw ":" in a customer_id query value', async () => {
+    await place('manager', { order_id: 'colon:1', customer_id: 'c:1' });
+    const res = await h.api.get('/orders?customer_id=c:1').set('Authorization', h.basic('manager'));
+    expect(res.status).toBe(200);
+    expect(res.body.data.map((o: { order_id: string }) => o.order_id)).toEqual(['colon:1']);
+    const one = await h.api.get('/orders/colon:1').set('Authorization', h.basic('manager'));
+    expect(one.status).toBe(200);
+  });
+});

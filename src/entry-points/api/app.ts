@@ -1,4 +1,4 @@
-import express, { Express, RequestHandler } from 'express';
+import express, { Express } from 'express';
 import helmet from 'helmet';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { OpenAPIV3 } from 'express-openapi-validator/dist/framework/types';
@@ -7,13 +7,14 @@ import type { Metrics } from '../../lib/metrics';
 import type { Readiness } from '../../lib/readiness';
 import type { Authentication } from '../../domain/authentication';
 import type { createReadCustomers } from '../../domain/read-customers';
+import type { RateLimits } from './middleware/rate-limit';
 import { createAuthenticate } from './middleware/authenticate';
 import { errorHandler } from './middleware/error-handler';
 import { observe } from './middleware/observe';
 import { requestContext } from './middleware/request-context';
 import { authRouter } from './routes/auth-router';
 import { customersRouter } from './routes/customers-router';
-import { docsRouter } from './routes/docs-router';
+import { publicRouter } from './routes/public-router';
 import { healthRouter } from './routes/health-router';
 import { ordersRouter, OrdersRouterDeps } from './routes/orders-router';
 import { loadOpenApiDocument } from './openapi-document';
@@ -25,7 +26,7 @@ export interface AppDeps extends OrdersRouterDeps {
   readiness: Readiness;
   auth: Authentication;
   readCustomers: ReturnType<typeof createReadCustomers>;
-  rateLimit: RequestHandler;
+  rateLimits: RateLimits;
   /** Tests turn this on so every response is checked against the OpenAPI document. */
   validateResponses?: boolean;
 }
@@ -40,8 +41,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(observe(deps.logger, deps.metrics));
   app.use(helmet());
   app.use(healthRouter(deps.readiness));
-  app.use(docsRouter(document));
-  app.use(deps.rateLimit);
+  app.use(deps.rateLimits.perIp);
+  app.use(publicRouter(document));
   app.use(express.json({ limit: '1mb' }));
   app.use(
     OpenApiValidator.middleware({
@@ -52,7 +53,9 @@ export function createApp(deps: AppDeps): Express {
       validateFormats: true,
     }),
   );
+  app.use(deps.rateLimits.authFailures);
   app.use(createAuthenticate(deps.auth, deps.metrics));
+  app.use(deps.rateLimits.perPrincipal);
   app.use(authRouter(deps.auth));
   app.use(ordersRouter(deps));
   app.use(customersRouter(deps.readCustomers));

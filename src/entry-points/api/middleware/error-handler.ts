@@ -34,6 +34,7 @@ const DEPENDENCY_DOWN = new Set([
 
 interface ForeignError {
   status?: number;
+  fatal?: boolean;
   type?: string;
   code?: string;
   name?: string;
@@ -45,7 +46,13 @@ interface ForeignError {
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const e = (err ?? {}) as ForeignError;
-  if (e.name === 'KnexTimeoutError' || (e.code && DEPENDENCY_DOWN.has(e.code))) {
+  // mysql2 marks errors that killed the connection `fatal`; knex may replace the original error
+  // with a failed ROLLBACK on the dead connection, which carries no code but is still fatal.
+  if (
+    e.name === 'KnexTimeoutError' ||
+    e.fatal === true ||
+    (e.code && DEPENDENCY_DOWN.has(e.code))
+  ) {
     return new AppError('dependency-unavailable', 'A dependency is unavailable; retry shortly.', {
       headers: { 'Retry-After': '5' },
       cause: err,

@@ -1,30 +1,49 @@
 import { createHash } from 'node:crypto';
-import type { RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import type { Request, RequestHandler } from 'express';
+import { MemoryStore, Options, rateLimit, Store } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
+import client from 'prom-client';
 import { RedisStore, RedisReply } from 'rate-limit-redis';
 import { AppError } from '../../../lib/app-error';
+import type { Logger } from '../../../lib/logger';
 import type { Metrics } from '../../../lib/metrics';
 
+/** Failed authentications are counted per client IP over this window. */
+const AUTH_FAILURE_WINDOW_SECONDS = 15 * 60;
+
+export interface RateLimits {
+  /** Every request, per client IP as resolved through TRUST_PROXY. */
+  perIp: RequestHandler;
+  /** Before authentication: a client with too many recent 401s is refused outright. */
+  authFailures: RequestHandler;
+  /** After authentication, per user, so one principal cannot spread load over many IPs. */
+  perPrincipal: RequestHandler;
+}
+
 /**
- * Per client IP (as resolved through TRUST_PROXY), shared by every pod through Redis. If Redis
- * is unreachable the request passes (`passOnStoreError`): availability over strict limits.
+ * Limits shared by every pod through Redis, one store and key prefix per limiter
+ * (rate-limit-redis#171). If Redis fails, each limiter counts in process memory instead —
+ * limits become per pod, not off — and rate_limit_store_fallbacks_total says so.
  */
-export function createRateLimit(opts: {
+export function createRateLimits(opts: {
   redis: Redis;
   prefix: string;
   max: number;
   windowSeconds: number;
+  authFailuresMax: number;
   metrics: Metrics;
-}): RequestHandler {
-  return rateLimit({
-    windowMs: opts.windowSeconds * 1000,
-    limit: opts.max,
-    standardHeaders: 'draft-6',
-    legacyHeaders: false,
-    passOnStoreError: true,
-    store: new RedisStore({
-      prefix: `${opts.prefix}:rate-limit:ip:`,
+  logger: Logger;
+}): RateLimits {
+  const fallbacks = new client.Counter({
+    name: 'rate_limit_store_fallbacks_total',
+    help: 'Rate-limit decisions made from per-process memory because Redis failed.',
+    labelNames: ['limiter'] as const,
+    registers: [opts.metrics.registry],
+  });
+
+  function limiter(name: string, options: Partial<Options>): RequestHandler {
+    const redisStore = new RedisStore({
+      prefix: `${opts.prefix}:rate-limit:${name}:`,
       sendCommand: async (command: string, ...args: string[]) => {
         // The store loads its scripts once, at start-up, and would keep a failed load forever
         // if Redis were down then. A script's SHA1 is known without Redis; EVALSHA answers
@@ -34,16 +53,77 @@ export function createRateLimit(opts: {
         }
         return opts.redis.call(command, ...args) as Promise<RedisReply>;
       },
+    });
+    const store = withFallback(redisStore, new MemoryStore(), (err) => {
+      fallbacks.inc({ limiter: name });
+      opts.logger.debug('rate limit store failed; counting in memory', {
+        limiter: name,
+        error: err.message,
+      });
+    });
+    return rateLimit({
+      standardHeaders: 'draft-6',
+      legacyHeaders: false,
+      // TRUST_PROXY=false is an explicit choice (no proxy in front), not a misconfiguration.
+      validate: { xForwardedForHeader: false },
+      store,
+      handler: (_req, _res, next, options) => {
+        opts.metrics.rateLimited.inc();
+        // express-rate-limit has already set Retry-After and the RateLimit-* headers.
+        next(new AppError('rate-limited', String(options.message)));
+      },
+      ...options,
+    });
+  }
+
+  const window = opts.windowSeconds;
+  return {
+    perIp: limiter('ip', {
+      windowMs: window * 1000,
+      limit: opts.max,
+      message: `More than ${opts.max} requests in ${window} s from this address.`,
     }),
-    handler: (_req, _res, next, options) => {
-      opts.metrics.rateLimited.inc();
-      // express-rate-limit has already set Retry-After and the RateLimit-* headers.
-      next(
-        new AppError(
-          'rate-limited',
-          `More than ${options.limit} requests in ${opts.windowSeconds} s.`,
-        ),
-      );
+    authFailures: limiter('auth-failures', {
+      windowMs: AUTH_FAILURE_WINDOW_SECONDS * 1000,
+      limit: opts.authFailuresMax,
+      // Only failed authentications count; the limit applies to any request once reached.
+      requestWasSuccessful: (_req, res) => res.statusCode !== 401,
+      skipSuccessfulRequests: true,
+      message: `More than ${opts.authFailuresMax} failed authentications in ${AUTH_FAILURE_WINDOW_SECONDS / 60} min from this address.`,
+    }),
+    perPrincipal: limiter('principal', {
+      windowMs: window * 1000,
+      limit: opts.max,
+      keyGenerator: (req: Request) => `user:${req.user?.username}`,
+      skip: (req: Request) => !req.user,
+      message: `More than ${opts.max} requests in ${window} s for this user.`,
+    }),
+  };
+}
+
+/** A store that falls back to another (process memory) for each call the first one fails. */
+function withFallback(
+  primary: Store,
+  fallback: MemoryStore,
+  onFallback: (err: Error) => void,
+): Store {
+  async function attempt<T>(call: (store: Store) => Promise<T> | T): Promise<T> {
+    try {
+      return await call(primary);
+    } catch (err) {
+      onFallback(err as Error);
+      return call(fallback);
+    }
+  }
+  return {
+    prefix: primary.prefix,
+    async init(options) {
+      fallback.init(options);
+      await primary.init?.(options);
     },
-  });
+    increment: (key) => attempt((s) => s.increment(key)),
+    decrement: (key) => attempt((s) => s.decrement(key)),
+    resetKey: (key) => attempt((s) => s.resetKey(key)),
+    shutdown: () => fallback.shutdown(),
+  };
 }

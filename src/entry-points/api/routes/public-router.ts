@@ -13,9 +13,12 @@ const PAGE = `<!doctype html>
 // A file, not an inline script, so helmet's Content-Security-Policy can stay strict.
 const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui', deepLinking: true });`;
 
-/** `/openapi.json` (the document that also drives validation) and Swagger UI at `/docs`. */
-export function docsRouter(document: object): Router {
+/** `/ping`, `/openapi.json` (the document that drives validation) and Swagger UI at `/docs`. */
+export function publicRouter(document: object): Router {
   const router = Router();
+  router.get('/ping', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
   router.get('/openapi.json', (_req, res) => {
     res.json(document);
   });
