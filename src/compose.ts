@@ -102,6 +102,7 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
     cancelOrder: createCancelOrder({ orders, metrics }),
     readCustomers: createReadCustomers({ customers }),
     rateLimits: createRateLimits({ redis, prefix, ...config.rateLimit, metrics, logger }),
+    corsOrigins: config.corsOrigins,
     validateResponses: options.validateResponses,
   });
 

@@ -11,6 +11,7 @@ import { createUserRepository } from './data-access/user-repository';
 import { saveUser } from './domain/manage-users';
 import { createHealthApp } from './entry-points/api/app';
 import { createMetricsServer } from './entry-points/metrics-server';
+import { createHttpServer } from './entry-points/http-server';
 import { usersCommand, USERS_USAGE } from './entry-points/cli/users-command';
 
 const ROLES: Role[] = ['all', 'api', 'worker', 'migrate', 'users'];
@@ -81,13 +82,9 @@ async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, l
     );
   }
 
-  const server = http.createServer(
+  const server = createHttpServer(
     role === 'worker' ? createHealthApp(services.readiness) : services.app,
   );
-  // Slow clients cannot hold sockets open forever; keep-alive outlives the ingress' 60 s.
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 30_000;
-  server.keepAliveTimeout = 65_000;
   const metricsServer = createMetricsServer(services.metrics.registry);
   server.listen(config.port, () => logger.info('http listening', { port: config.port, role }));
   metricsServer.listen(config.metricsPort);

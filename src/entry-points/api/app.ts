@@ -1,5 +1,4 @@
 import express, { Express } from 'express';
-import helmet from 'helmet';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { OpenAPIV3 } from 'express-openapi-validator/dist/framework/types';
 import type { Logger } from '../../lib/logger';
@@ -12,6 +11,7 @@ import { createAuthenticate } from './middleware/authenticate';
 import { errorHandler } from './middleware/error-handler';
 import { observe } from './middleware/observe';
 import { requestContext } from './middleware/request-context';
+import { apiHeaders, corsFor, noStore } from './middleware/security-headers';
 import { authRouter } from './routes/auth-router';
 import { customersRouter } from './routes/customers-router';
 import { publicRouter } from './routes/public-router';
@@ -27,6 +27,8 @@ export interface AppDeps extends OrdersRouterDeps {
   auth: Authentication;
   readCustomers: ReturnType<typeof createReadCustomers>;
   rateLimits: RateLimits;
+  /** Origins allowed by CORS; empty keeps CORS closed. */
+  corsOrigins: string[];
   /** Tests turn this on so every response is checked against the OpenAPI document. */
   validateResponses?: boolean;
 }
@@ -39,9 +41,11 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', deps.trustProxy);
   app.use(requestContext());
   app.use(observe(deps.logger, deps.metrics));
-  app.use(helmet());
+  app.use(apiHeaders);
   app.use(healthRouter(deps.readiness));
   app.use(deps.rateLimits.perIp);
+  const cors = corsFor(deps.corsOrigins);
+  if (cors) app.use(cors);
   app.use(publicRouter(document));
   app.use(express.json({ limit: '1mb' }));
   app.use(
@@ -56,6 +60,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(deps.rateLimits.authFailures);
   app.use(createAuthenticate(deps.auth, deps.metrics));
   app.use(deps.rateLimits.perPrincipal);
+  app.use(noStore);
   app.use(authRouter(deps.auth));
   app.use(ordersRouter(deps));
   app.use(customersRouter(deps.readCustomers));

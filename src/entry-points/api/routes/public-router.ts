@@ -1,5 +1,6 @@
 import express, { Router } from 'express';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
+import { docsHeaders } from '../middleware/security-headers';
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -22,6 +23,7 @@ export function publicRouter(document: object): Router {
   router.get('/openapi.json', (_req, res) => {
     res.json(document);
   });
+  router.use('/docs', docsHeaders);
   router.get('/docs', (_req, res) => {
     res.type('html').send(PAGE);
   });
