@@ -3,6 +3,7 @@ import type { Config } from './config';
 import type { Logger } from './lib/logger';
 import { createMetrics, Metrics } from './lib/metrics';
 import { createReadiness } from './lib/readiness';
+import { registerRuntimeGauges } from './lib/runtime-gauges';
 import { createDb } from './data-access/db';
 import { createRedis } from './data-access/redis';
 import { createOrderRepository } from './data-access/order-repository';
@@ -31,6 +32,8 @@ export interface ComposeOptions {
   fulfil?: Fulfil;
   validateResponses?: boolean;
   workerConcurrency?: number;
+  /** Job lock and stalled-check interval; tests of a worker dying mid-job shorten it. */
+  workerLockMs?: number;
   /** First retry delay of an order job (doubling each attempt); tests shorten it. */
   jobBackoffMs?: number;
   /** How old an unfinished order must be before the reconciler enqueues it again. */
@@ -90,6 +93,13 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
     mysql: () => (migrated ? db.raw('SELECT 1') : Promise.reject(new Error('starting'))),
     redis: () => redis.ping(),
   });
+  registerRuntimeGauges({
+    metrics,
+    db,
+    databaseUrl: config.databaseUrl,
+    redis: { producer: redis, worker: workerRedis },
+    readiness,
+  });
 
   const app = createApp({
     trustProxy: config.trustProxy,
@@ -119,6 +129,7 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
         metrics,
         logger,
         concurrency: options.workerConcurrency,
+        lockMs: options.workerLockMs,
       }),
       maintenance: createMaintenance({ connection, prefix, reconcileOrders, purgeOrders, logger }),
     };

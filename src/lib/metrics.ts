@@ -1,15 +1,23 @@
 import client from 'prom-client';
+import { buildInfo, BuildInfo } from './build-info';
 
 /**
  * One registry per process (tests build their own). Labels are bounded: routes are templates,
  * never raw paths, ids or customers.
  */
-export function createMetrics() {
+export function createMetrics(build: BuildInfo = buildInfo()) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const registers = [registry];
 
-  return {
+  new client.Gauge({
+    name: 'order_service_build_info',
+    help: 'Always 1; the labels say which version and commit this process runs.',
+    labelNames: ['version', 'commit'] as const,
+    registers,
+  }).set({ version: build.version, commit: build.commit }, 1);
+
+  const metrics = {
     registry,
     httpRequests: new client.Counter({
       name: 'http_requests_total',
@@ -70,8 +78,13 @@ export function createMetrics() {
       labelNames: ['reason'] as const,
       registers,
     }),
-    /** Gauges whose value is read from shared state at scrape time; one role registers them. */
-    gauge(name: string, help: string, labelNames: string[], collect: (g: client.Gauge) => Promise<void>) {
+    /** Gauges read at scrape time; those over shared state are registered by one role only. */
+    gauge(
+      name: string,
+      help: string,
+      labelNames: string[],
+      collect: (g: client.Gauge) => Promise<void>,
+    ) {
       return new client.Gauge({
         name,
         help,
@@ -84,6 +97,22 @@ export function createMetrics() {
       });
     },
   };
+
+  // Known label values start at 0, so the first failure shows as an increase (a series born
+  // at 1 is invisible to rate() and increase()) and panels show 0 rather than "no data".
+  for (const [from, to] of TRANSITIONS) metrics.transitions.inc({ from, to }, 0);
+  for (const method of ['basic', 'bearer', 'none']) metrics.authFailures.inc({ method }, 0);
+  for (const reason of RETRY_REASONS) metrics.transactionRetries.inc({ reason }, 0);
+  return metrics;
 }
+
+const TRANSITIONS = [
+  ['pending', 'processing'],
+  ['pending', 'cancelled'],
+  ['processing', 'completed'],
+  ['processing', 'failed'],
+] as const;
+/** The reasons data-access/transaction.ts reports. */
+const RETRY_REASONS = ['deadlock', 'lock_wait_timeout'] as const;
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -9,16 +9,25 @@ const STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioriti
  * them, so a dashboard summing over pods does not count them once per api replica.
  */
 export function registerSharedGauges(deps: { metrics: Metrics; db: Db; queue: Queue }): void {
-  deps.metrics.gauge('queue_jobs', 'BullMQ jobs by queue and state.', ['queue', 'state'], async (g) => {
-    const counts = await deps.queue.getJobCounts(...STATES);
-    for (const state of STATES) g.set({ queue: deps.queue.name, state }, counts[state] ?? 0);
-  });
+  deps.metrics.gauge(
+    'queue_jobs',
+    'BullMQ jobs by queue and state.',
+    ['queue', 'state'],
+    async (g) => {
+      const counts = await deps.queue.getJobCounts(...STATES);
+      for (const state of STATES) g.set({ queue: deps.queue.name, state }, counts[state] ?? 0);
+    },
+  );
   deps.metrics.gauge(
     'orders_oldest_pending_age_seconds',
     'Age of the oldest order still pending (0 when none).',
     [],
     async (g) => {
-      const row = await deps.db('orders').where('status', 'pending').min('created_at as oldest').first();
+      const row = await deps
+        .db('orders')
+        .where('status', 'pending')
+        .min('created_at as oldest')
+        .first();
       const oldest = row?.oldest ? new Date(row.oldest).getTime() : undefined;
       g.set(oldest ? (Date.now() - oldest) / 1000 : 0);
     },

@@ -1,0 +1,109 @@
+import type { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
+import { connectionFromUrl, Db } from '../data-access/db';
+import type { Metrics } from './metrics';
+import type { Readiness } from './readiness';
+
+const PROBE_TIMEOUT_MS = 2000;
+
+/** The parts of knex's tarn pool the gauges read; absent once the pool is destroyed. */
+interface PoolStats {
+  max: number;
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+}
+
+/**
+ * Per-process gauges, read at scrape time, for both roles: this pod's view of its own pool,
+ * connections and dependencies. A scrape costs one short MySQL connection and one PING for
+ * dependency_up, plus the /readyz checks for order_service_ready.
+ */
+export function registerRuntimeGauges(deps: {
+  metrics: Metrics;
+  db: Db;
+  databaseUrl: string;
+  redis: { producer: Redis; worker: Redis };
+  readiness: Readiness;
+}): void {
+  const { metrics } = deps;
+  const pool = () => (deps.db.client as { pool?: PoolStats }).pool;
+  const poolGauge = (name: string, help: string, read: (p: PoolStats) => number) =>
+    metrics.gauge(name, help, [], async (g) => {
+      const p = pool();
+      if (p) g.set(read(p));
+    });
+  poolGauge('db_pool_connections_in_use', 'MySQL connections lent out by the pool.', (p) =>
+    p.numUsed(),
+  );
+  poolGauge('db_pool_connections_idle', 'Open MySQL connections waiting in the pool.', (p) =>
+    p.numFree(),
+  );
+  poolGauge('db_pool_connections_max', 'Size limit of the MySQL pool.', (p) => p.max);
+  poolGauge('db_pool_pending_acquires', 'Queries waiting for a MySQL connection.', (p) =>
+    p.numPendingAcquires(),
+  );
+
+  metrics.gauge(
+    'redis_connection_up',
+    "Whether this process's Redis connection is ready (1) or not (0), by connection.",
+    ['connection'],
+    async (g) => {
+      for (const [connection, redis] of Object.entries(deps.redis)) {
+        g.set({ connection }, redis.status === 'ready' ? 1 : 0);
+      }
+    },
+  );
+
+  metrics.gauge(
+    'dependency_up',
+    'Whether this process can reach a dependency right now (1) or not (0).',
+    ['dependency'],
+    async (g) => {
+      const [mysql, redis] = await Promise.all([
+        succeeds(() => connectAndSelect(deps.databaseUrl)),
+        succeeds(() => deps.redis.producer.ping()),
+      ]);
+      g.set({ dependency: 'mysql' }, mysql ? 1 : 0);
+      g.set({ dependency: 'redis' }, redis ? 1 : 0);
+    },
+  );
+
+  metrics.gauge(
+    'order_service_ready',
+    'The /readyz verdict (1 ready, 0 not ready or draining), evaluated at scrape time.',
+    [],
+    async (g) => g.set((await deps.readiness.report()).ready ? 1 : 0),
+  );
+}
+
+/**
+ * A connection of its own rather than one from the pool: a pool saturated by slow queries is
+ * not an unreachable MySQL (db_pool_pending_acquires shows that), and must not read as one.
+ */
+async function connectAndSelect(databaseUrl: string): Promise<void> {
+  const connection = await mysql.createConnection({
+    ...connectionFromUrl(databaseUrl),
+    connectTimeout: PROBE_TIMEOUT_MS,
+  });
+  try {
+    await connection.query('SELECT 1');
+  } finally {
+    connection.destroy();
+  }
+}
+
+/** True when `work` settles successfully within the probe timeout. */
+async function succeeds(work: () => Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([work().then(() => true), timeout]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
