@@ -1,4 +1,5 @@
 import type { Db } from './db';
+import { withTransaction } from './transaction';
 import type { UserRole } from '../domain/principal';
 
 export interface UserRecord {
@@ -16,13 +17,16 @@ export function createUserRepository(db: Db) {
       .first();
   }
 
-  /** Creates or replaces a user. */
+  /** Creates or replaces a user. Every api pod ensures the admin at start: on Galera they
+   *  conflict, so this runs in a retried transaction. */
   async function save(user: UserRecord): Promise<void> {
     const now = new Date();
-    await db('users')
-      .insert({ ...user, created_at: now, updated_at: now })
-      .onConflict('username')
-      .merge(['password_hash', 'role', 'customer_id', 'updated_at']);
+    await withTransaction(db, (trx) =>
+      trx('users')
+        .insert({ ...user, created_at: now, updated_at: now })
+        .onConflict('username')
+        .merge(['password_hash', 'role', 'customer_id', 'updated_at']),
+    );
   }
 
   return { find, save };

@@ -13,6 +13,8 @@ export function createOrderWorker(deps: {
   metrics: Metrics;
   logger: Logger;
   concurrency?: number;
+  /** BullMQ lock of a running job (30 s default); a job whose worker died runs again after it. */
+  lockMs?: number;
 }): Worker<OrderJob> {
   const worker = new Worker<OrderJob>(
     ORDERS_QUEUE,
@@ -39,6 +41,7 @@ export function createOrderWorker(deps: {
       prefix: deps.prefix,
       concurrency: deps.concurrency ?? 16,
       autorun: false,
+      ...(deps.lockMs ? { lockDuration: deps.lockMs, stalledInterval: deps.lockMs } : {}),
     },
   );
   worker.on('error', (err) => deps.logger.warn('order worker error', { error: err.message }));
