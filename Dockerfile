@@ -37,9 +37,12 @@ RUN apt-get update \
   && rm -rf /var/lib/apt/lists/* \
   && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
     /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack
+# Exported as order_service_build_info{commit}: docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD)
+ARG GIT_COMMIT=unknown
 ENV NODE_ENV=production \
     PORT=8080 \
-    METRICS_PORT=9464
+    METRICS_PORT=9464 \
+    GIT_COMMIT=$GIT_COMMIT
 WORKDIR /app
 # Files stay owned by root and are only readable by the app user: the root filesystem is
 # read-only in Kubernetes anyway, and the app never writes next to its code.

@@ -60,7 +60,7 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
   const customers = createCustomerRepository(db);
   const idempotency = createIdempotencyRepository(db);
   const users = createUserRepository(db);
-  const orderQueue = createOrderQueue(redis, prefix, options.jobBackoffMs);
+  const orderQueue = createOrderQueue(redis, prefix, logger, options.jobBackoffMs);
 
   const auth = createAuthentication({
     users,

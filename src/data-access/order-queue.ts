@@ -1,4 +1,5 @@
 import { Queue, ConnectionOptions } from 'bullmq';
+import type { Logger } from '../lib/logger';
 
 export const ORDERS_QUEUE = 'orders';
 
@@ -18,7 +19,12 @@ export function orderJobId(orderId: string): string {
   return `order-${Buffer.from(orderId).toString('base64url')}`;
 }
 
-export function createOrderQueue(connection: ConnectionOptions, prefix: string, backoffMs = 1000) {
+export function createOrderQueue(
+  connection: ConnectionOptions,
+  prefix: string,
+  logger: Logger,
+  backoffMs = 1000,
+) {
   const queue = new Queue<OrderJob>(ORDERS_QUEUE, {
     connection,
     prefix,
@@ -29,6 +35,9 @@ export function createOrderQueue(connection: ConnectionOptions, prefix: string, 
       removeOnFail: true,
     },
   });
+
+  // Without a listener BullMQ prints raw connection errors; ours are JSON log lines.
+  queue.on('error', (err) => logger.warn('orders queue error', { error: err.message }));
 
   async function enqueue(orderIds: string[]): Promise<void> {
     if (orderIds.length === 0) return;

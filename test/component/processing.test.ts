@@ -47,11 +47,10 @@ describe('order processing', () => {
     expect(res.body.version).toBe(3);
     expect(res.body.completed_at).not.toBeNull();
     const transitions = await h.services.metrics.transitions.get();
-    expect(transitions.values).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({ labels: { from: 'processing', to: 'completed' } }),
-      ]),
+    const completed = transitions.values.find(
+      (v) => v.labels.from === 'processing' && v.labels.to === 'completed',
     );
+    expect(completed?.value).toBeGreaterThanOrEqual(1);
   });
 
   it('has one effect when the same order is processed twice at once (a redelivered job)', async () => {

@@ -134,3 +134,19 @@ describe('when Redis is down', () => {
     }
   });
 });
+
+describe('the failed-authentication limit', () => {
+  it('does not count concurrent good requests against it', async () => {
+    const h = await startHarness({ RATE_LIMIT_AUTH_FAILURES_MAX: '2' });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 30 }, () =>
+          h.api.get('/orders').set('Authorization', h.basic('manager')),
+        ),
+      );
+      expect(results.map((r) => r.status)).toEqual(Array(30).fill(200));
+    } finally {
+      await h.stop();
+    }
+  });
+});

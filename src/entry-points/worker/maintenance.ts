@@ -32,6 +32,7 @@ export function createMaintenance(deps: {
     { connection: deps.connection, prefix: deps.prefix, concurrency: 1, autorun: false },
   );
   worker.on('error', (err) => deps.logger.warn('maintenance worker error', { error: err.message }));
+  queue.on('error', (err) => deps.logger.warn('maintenance queue error', { error: err.message }));
   worker.on('failed', (job, err) =>
     deps.logger.warn('maintenance job failed', { job: job?.name, error: err.message }),
   );

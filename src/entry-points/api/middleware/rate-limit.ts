@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
-import { MemoryStore, Options, rateLimit, Store } from 'express-rate-limit';
+import { ipKeyGenerator, MemoryStore, Options, rateLimit, Store } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import client from 'prom-client';
 import { RedisStore, RedisReply } from 'rate-limit-redis';
@@ -41,7 +41,7 @@ export function createRateLimits(opts: {
     registers: [opts.metrics.registry],
   });
 
-  function limiter(name: string, options: Partial<Options>): RequestHandler {
+  function store(name: string): Store {
     const redisStore = new RedisStore({
       prefix: `${opts.prefix}:rate-limit:${name}:`,
       sendCommand: async (command: string, ...args: string[]) => {
@@ -54,19 +54,22 @@ export function createRateLimits(opts: {
         return opts.redis.call(command, ...args) as Promise<RedisReply>;
       },
     });
-    const store = withFallback(redisStore, new MemoryStore(), (err) => {
+    return withFallback(redisStore, new MemoryStore(), (err) => {
       fallbacks.inc({ limiter: name });
       opts.logger.debug('rate limit store failed; counting in memory', {
         limiter: name,
         error: err.message,
       });
     });
+  }
+
+  function limiter(name: string, options: Partial<Options>): RequestHandler {
     return rateLimit({
       standardHeaders: 'draft-6',
       legacyHeaders: false,
       // TRUST_PROXY=false is an explicit choice (no proxy in front), not a misconfiguration.
       validate: { xForwardedForHeader: false },
-      store,
+      store: store(name),
       handler: (_req, _res, next, options) => {
         opts.metrics.rateLimited.inc();
         // express-rate-limit has already set Retry-After and the RateLimit-* headers.
@@ -76,6 +79,43 @@ export function createRateLimits(opts: {
     });
   }
 
+  /**
+   * Counts only 401s, after the fact, and refuses a client whose count reached the limit.
+   * (express-rate-limit's skipSuccessfulRequests counts every request while it is in flight,
+   * so a burst of concurrent good requests would be refused.)
+   */
+  function authFailureGuard(): RequestHandler {
+    const failures = store('auth-failures');
+    const windowMs = AUTH_FAILURE_WINDOW_SECONDS * 1000;
+    const ready = Promise.resolve(failures.init?.({ windowMs } as Options));
+    return async (req, res, next) => {
+      await ready;
+      const key = ipKeyGenerator(req.ip ?? '');
+      const seen = await failures.get!(key);
+      if (seen && seen.totalHits >= opts.authFailuresMax) {
+        const reset = seen.resetTime
+          ? Math.max(1, Math.ceil((seen.resetTime.getTime() - Date.now()) / 1000))
+          : AUTH_FAILURE_WINDOW_SECONDS;
+        res.setHeader('Retry-After', String(reset));
+        res.setHeader('RateLimit-Limit', String(opts.authFailuresMax));
+        res.setHeader('RateLimit-Remaining', '0');
+        res.setHeader('RateLimit-Reset', String(reset));
+        opts.metrics.rateLimited.inc();
+        return next(
+          new AppError(
+            'rate-limited',
+            `More than ${opts.authFailuresMax} failed authentications in ${AUTH_FAILURE_WINDOW_SECONDS / 60} min from this address.`,
+          ),
+        );
+      }
+      res.on('finish', () => {
+        if (res.statusCode === 401)
+          void Promise.resolve(failures.increment(key)).catch(() => undefined);
+      });
+      next();
+    };
+  }
+
   const window = opts.windowSeconds;
   return {
     perIp: limiter('ip', {
@@ -83,14 +123,7 @@ export function createRateLimits(opts: {
       limit: opts.max,
       message: `More than ${opts.max} requests in ${window} s from this address.`,
     }),
-    authFailures: limiter('auth-failures', {
-      windowMs: AUTH_FAILURE_WINDOW_SECONDS * 1000,
-      limit: opts.authFailuresMax,
-      // Only failed authentications count; the limit applies to any request once reached.
-      requestWasSuccessful: (_req, res) => res.statusCode !== 401,
-      skipSuccessfulRequests: true,
-      message: `More than ${opts.authFailuresMax} failed authentications in ${AUTH_FAILURE_WINDOW_SECONDS / 60} min from this address.`,
-    }),
+    authFailures: authFailureGuard(),
     perPrincipal: limiter('principal', {
       windowMs: window * 1000,
       limit: opts.max,
@@ -121,6 +154,7 @@ function withFallback(
       fallback.init(options);
       await primary.init?.(options);
     },
+    get: (key) => attempt((s) => s.get!(key)),
     increment: (key) => attempt((s) => s.increment(key)),
     decrement: (key) => attempt((s) => s.decrement(key)),
     resetKey: (key) => attempt((s) => s.resetKey(key)),
