@@ -4,7 +4,7 @@ import type { Logger } from './lib/logger';
 import { createMetrics, Metrics } from './lib/metrics';
 import { createReadiness } from './lib/readiness';
 import { registerRuntimeGauges } from './lib/runtime-gauges';
-import { createDb } from './data-access/db';
+import { createDb, probeMysql } from './data-access/db';
 import { createRedis } from './data-access/redis';
 import { createOrderRepository } from './data-access/order-repository';
 import { createCustomerRepository } from './data-access/customer-repository';
@@ -88,15 +88,13 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
     logger,
   });
 
-  let migrated = false;
   const readiness = createReadiness({
-    mysql: () => (migrated ? db.raw('SELECT 1') : Promise.reject(new Error('starting'))),
+    mysql: () => probeMysql(config.databaseUrl),
     redis: () => redis.ping(),
   });
   registerRuntimeGauges({
     metrics,
     db,
-    databaseUrl: config.databaseUrl,
     redis: { producer: redis, worker: workerRedis },
     readiness,
   });
@@ -151,9 +149,7 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
     readiness,
     app,
     createWorkers,
-    markMigrated: () => {
-      migrated = true;
-    },
+    markStarted: readiness.markStarted,
   };
 }
 

@@ -106,7 +106,7 @@ async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, l
     await saveUser(services.repositories.users, { ...config.admin, role: 'manager' });
     logger.info('admin user ensured', { username: config.admin.username });
   }
-  services.markMigrated();
+  services.markStarted();
 
   if (role !== 'api') {
     workers = services.createWorkers();

@@ -1,4 +1,5 @@
 import knex, { Knex } from 'knex';
+import mysql from 'mysql2/promise';
 
 export type Db = Knex;
 
@@ -67,4 +68,20 @@ export function connectionFromUrl(databaseUrl: string) {
     database: decodeURIComponent(url.pathname.replace(/^\//, '')),
     timezone: 'Z',
   };
+}
+
+/**
+ * Can MySQL be reached right now? On a connection of its own rather than one from the pool: a
+ * pool saturated by slow queries is not an unreachable MySQL and must not fail readiness.
+ */
+export async function probeMysql(databaseUrl: string, timeoutMs = 2000): Promise<void> {
+  const connection = await mysql.createConnection({
+    ...connectionFromUrl(databaseUrl),
+    connectTimeout: timeoutMs,
+  });
+  try {
+    await connection.query('SELECT 1');
+  } finally {
+    connection.destroy();
+  }
 }

@@ -2,13 +2,20 @@ export type Check = () => Promise<unknown>;
 
 export interface ReadinessReport {
   ready: boolean;
-  body: { status: 'ok' | 'fail' | 'draining'; checks: Record<string, 'ok' | 'fail'> };
+  body: {
+    status: 'ok' | 'fail' | 'starting' | 'draining';
+    checks: Record<string, 'ok' | 'fail'>;
+  };
 }
 
 const CHECK_TIMEOUT_MS = 2000;
 
-/** /readyz: every dependency answers, and the process is not draining. */
+/**
+ * /readyz: every dependency answers, start-up (migrations, admin user) is done, and the
+ * process is not draining. The checks say only whether dependencies answer.
+ */
 export function createReadiness(checks: Record<string, Check>) {
+  let started = false;
   let draining = false;
 
   async function report(): Promise<ReadinessReport> {
@@ -18,14 +25,15 @@ export function createReadiness(checks: Record<string, Check>) {
       names.map((n, i) => [n, results[i] ? 'ok' : 'fail'] as const),
     );
     const healthy = results.every(Boolean);
-    return {
-      ready: healthy && !draining,
-      body: { status: draining ? 'draining' : healthy ? 'ok' : 'fail', checks: status },
-    };
+    const state = draining ? 'draining' : !healthy ? 'fail' : !started ? 'starting' : 'ok';
+    return { ready: state === 'ok', body: { status: state, checks: status } };
   }
 
   return {
     report,
+    markStarted: () => {
+      started = true;
+    },
     startDraining: () => {
       draining = true;
     },

@@ -1,10 +1,7 @@
 import type { Redis } from 'ioredis';
-import mysql from 'mysql2/promise';
-import { connectionFromUrl, Db } from '../data-access/db';
+import type { Db } from '../data-access/db';
 import type { Metrics } from './metrics';
 import type { Readiness } from './readiness';
-
-const PROBE_TIMEOUT_MS = 2000;
 
 /** The parts of knex's tarn pool the gauges read; absent once the pool is destroyed. */
 interface PoolStats {
@@ -16,13 +13,12 @@ interface PoolStats {
 
 /**
  * Per-process gauges, read at scrape time, for both roles: this pod's view of its own pool,
- * connections and dependencies. A scrape costs one short MySQL connection and one PING for
- * dependency_up, plus the /readyz checks for order_service_ready.
+ * connections and dependencies. dependency_up and order_service_ready each run the /readyz
+ * checks: a short MySQL connection and a PING per scrape.
  */
 export function registerRuntimeGauges(deps: {
   metrics: Metrics;
   db: Db;
-  databaseUrl: string;
   redis: { producer: Redis; worker: Redis };
   readiness: Readiness;
 }): void {
@@ -55,17 +51,17 @@ export function registerRuntimeGauges(deps: {
     },
   );
 
+  // The same checks as /readyz: MySQL on a connection of its own (a pool saturated by slow
+  // queries is not an unreachable MySQL; db_pool_pending_acquires shows that) and a Redis PING.
   metrics.gauge(
     'dependency_up',
     'Whether this process can reach a dependency right now (1) or not (0).',
     ['dependency'],
     async (g) => {
-      const [mysql, redis] = await Promise.all([
-        succeeds(() => connectAndSelect(deps.databaseUrl)),
-        succeeds(() => deps.redis.producer.ping()),
-      ]);
-      g.set({ dependency: 'mysql' }, mysql ? 1 : 0);
-      g.set({ dependency: 'redis' }, redis ? 1 : 0);
+      const { checks } = (await deps.readiness.report()).body;
+      for (const [dependency, state] of Object.entries(checks)) {
+        g.set({ dependency }, state === 'ok' ? 1 : 0);
+      }
     },
   );
 
@@ -75,35 +71,4 @@ export function registerRuntimeGauges(deps: {
     [],
     async (g) => g.set((await deps.readiness.report()).ready ? 1 : 0),
   );
-}
-
-/**
- * A connection of its own rather than one from the pool: a pool saturated by slow queries is
- * not an unreachable MySQL (db_pool_pending_acquires shows that), and must not read as one.
- */
-async function connectAndSelect(databaseUrl: string): Promise<void> {
-  const connection = await mysql.createConnection({
-    ...connectionFromUrl(databaseUrl),
-    connectTimeout: PROBE_TIMEOUT_MS,
-  });
-  try {
-    await connection.query('SELECT 1');
-  } finally {
-    connection.destroy();
-  }
-}
-
-/** True when `work` settles successfully within the probe timeout. */
-async function succeeds(work: () => Promise<unknown>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([work().then(() => true), timeout]);
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
 }

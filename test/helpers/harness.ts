@@ -89,7 +89,7 @@ export async function startHarness(
     ...options,
   });
   await services.db.migrate.latest(migrationConfig);
-  services.markMigrated();
+  services.markStarted();
   for (const user of Object.values(USERS)) await saveUser(services.repositories.users, user);
 
   let workers: ReturnType<Services['createWorkers']> | undefined;

@@ -138,6 +138,12 @@ describe('per-process gauges', () => {
     await h.services.repositories.orders.insertOrders([order]);
     // The workers would process the order at once; only the gauges are wanted here.
     const workers = h.services.createWorkers();
+    // Closing a BullMQ worker before its connections are up races inside BullMQ.
+    await Promise.all([
+      workers.orderWorker.waitUntilReady(),
+      workers.maintenance.worker.waitUntilReady(),
+      workers.maintenance.queue.waitUntilReady(),
+    ]);
     const samples = await scrape(h.services.metrics.registry);
     await workers.orderWorker.close();
     await workers.maintenance.worker.close();
