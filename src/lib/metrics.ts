@@ -66,6 +66,12 @@ export function createMetrics(build: BuildInfo = buildInfo()) {
       help: 'Requests refused with 429 by the rate limiter.',
       registers,
     }),
+    rateLimitFallbacks: new client.Counter({
+      name: 'rate_limit_store_fallbacks_total',
+      help: 'Rate-limit decisions made from per-process memory because Redis failed.',
+      labelNames: ['limiter'] as const,
+      registers,
+    }),
     authFailures: new client.Counter({
       name: 'auth_failures_total',
       help: 'Failed authentications by method.',

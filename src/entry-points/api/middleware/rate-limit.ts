@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import { ipKeyGenerator, MemoryStore, Options, rateLimit, Store } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
-import client from 'prom-client';
 import { RedisStore, RedisReply } from 'rate-limit-redis';
 import { AppError } from '../../../lib/app-error';
 import type { Logger } from '../../../lib/logger';
@@ -34,13 +33,6 @@ export function createRateLimits(opts: {
   metrics: Metrics;
   logger: Logger;
 }): RateLimits {
-  const fallbacks = new client.Counter({
-    name: 'rate_limit_store_fallbacks_total',
-    help: 'Rate-limit decisions made from per-process memory because Redis failed.',
-    labelNames: ['limiter'] as const,
-    registers: [opts.metrics.registry],
-  });
-
   function store(name: string): Store {
     const redisStore = new RedisStore({
       prefix: `${opts.prefix}:rate-limit:${name}:`,
@@ -55,7 +47,7 @@ export function createRateLimits(opts: {
       },
     });
     return withFallback(redisStore, new MemoryStore(), (err) => {
-      fallbacks.inc({ limiter: name });
+      opts.metrics.rateLimitFallbacks.inc({ limiter: name });
       opts.logger.debug('rate limit store failed; counting in memory', {
         limiter: name,
         error: err.message,
