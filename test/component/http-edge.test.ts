@@ -83,6 +83,7 @@ describe('bad requests never yield a 500', () => {
   it('405 for a wrong method', async () => {
     const res = await h.api.delete('/orders').set('Authorization', auth());
     expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('GET, POST');
     problem(res, 405);
   });
 

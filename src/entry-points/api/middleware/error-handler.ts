@@ -35,6 +35,7 @@ const DEPENDENCY_DOWN = new Set([
 interface ForeignError {
   status?: number;
   fatal?: boolean;
+  headers?: Record<string, string>;
   type?: string;
   code?: string;
   name?: string;
@@ -68,6 +69,8 @@ export function toAppError(err: unknown): AppError {
   if (code) {
     return new AppError(code, e.message ?? PROBLEMS[code].title, {
       errors: code === 'validation' ? fieldErrors(e.errors) : undefined,
+      // The validator's 405 names the allowed methods in an Allow header (RFC 9110).
+      headers: code === 'method-not-allowed' ? e.headers : undefined,
       cause: err,
     });
   }
