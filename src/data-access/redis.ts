@@ -12,22 +12,28 @@ export function createRedis(url: string, kind: 'producer' | 'worker', logger: Lo
     kind === 'producer'
       ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2000 }
       : { maxRetriesPerRequest: null };
+  let attempt = 0;
   const redis = new Redis(url, {
     ...options,
     connectTimeout: 5000,
-    retryStrategy: (times) => Math.min(times * 200, 5000),
+    retryStrategy: (times) => {
+      attempt = times;
+      return Math.min(times * 200, 5000);
+    },
   });
   const where = `${redis.options.host}:${redis.options.port}`;
-  let lastError = '';
+  // ioredis emits one error per failed connection attempt: one line each, host and port only.
   redis.on('error', (err: Error) => {
-    // ioredis emits one error per reconnect attempt; repeat the line only when it changes.
-    if (err.message === lastError) return;
-    lastError = err.message;
-    logger.warn('redis unavailable, retrying', { redis: where, kind, error: err.message });
+    logger.warn('redis unreachable, retrying', {
+      redis: where,
+      kind,
+      attempt: attempt + 1,
+      error: err.message,
+    });
   });
   redis.on('ready', () => {
-    if (lastError) logger.info('redis connected', { redis: where, kind });
-    lastError = '';
+    if (attempt > 0) logger.info('redis reachable', { redis: where, kind });
+    attempt = 0;
   });
   return redis;
 }
