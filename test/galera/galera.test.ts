@@ -14,7 +14,7 @@ import { createOrderRepository, OrderRepository } from '../../src/data-access/or
 import { retryReason } from '../../src/data-access/transaction';
 import { Money } from '../../src/domain/money';
 import type { Order, OrderItem } from '../../src/domain/order';
-import { GaleraCluster, readNodeFile, sleep, startCluster } from './cluster';
+import { GaleraCluster, readNodeFile, sleep, startCluster } from './helpers/cluster';
 
 const DATABASE = 'orders';
 const describeGalera = process.env.SKIP_GALERA_TESTS === '1' ? describe.skip : describe;

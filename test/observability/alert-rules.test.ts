@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { promtool, ROOT, Rule, RuleGroup, RULE_TESTS_FILE, RULES_FILE } from './tools';
+import { promtool, ROOT, Rule, RuleGroup, RULE_TESTS_FILE, RULES_FILE } from './helpers/tools';
 
 const groups = (parse(readFileSync(RULES_FILE, 'utf8')) as { groups: RuleGroup[] }).groups;
 const alerts = groups

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { CHART_DASHBOARD_FILE, Dashboard, DASHBOARD_FILE, queryPanels } from './tools';
+import { CHART_DASHBOARD_FILE, Dashboard, DASHBOARD_FILE, queryPanels } from './helpers/tools';
 
 const text = readFileSync(DASHBOARD_FILE, 'utf8');
 const dashboard = JSON.parse(text) as Dashboard;

@@ -1,5 +1,5 @@
 import { Harness, startHarness } from '../helpers/harness';
-import { scrape } from './prometheus-text';
+import { scrape } from './helpers/prometheus-text';
 
 let h: Harness;
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import { createTestDatabase, dropDatabase, orderBody, waitUntil } from '../helpers/harness';
 import { freePort, startRedis, stop, waitForPort } from '../helpers/processes';
 import { collect, startMain } from '../helpers/service-process';
-import { Dashboard, DASHBOARD_FILE, queryPanels, RuleGroup, RULES_FILE } from './tools';
+import { Dashboard, DASHBOARD_FILE, queryPanels, RuleGroup, RULES_FILE } from './helpers/tools';
 
 /**
  * A throwaway Prometheus scrapes a real api and a real worker process (each on its own metrics

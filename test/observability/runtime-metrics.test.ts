@@ -5,7 +5,7 @@ import { buildInfo } from '../../src/lib/build-info';
 import { createMetrics } from '../../src/lib/metrics';
 import { Harness, pendingOrder, startHarness, waitUntil } from '../helpers/harness';
 import { freePort, startRedis, stop } from '../helpers/processes';
-import { parseSamples, scrape, valueOf } from './prometheus-text';
+import { parseSamples, scrape, valueOf } from './helpers/prometheus-text';
 
 const packageVersion = (
   JSON.parse(readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as {

@@ -6,8 +6,8 @@ import { saveUser } from '../../src/domain/manage-users';
 import { createTestDatabase, dropDatabase, JWT_SECRET } from '../helpers/harness';
 import { freePort, startRedis, stop } from '../helpers/processes';
 import { runMain } from '../helpers/service-process';
-import { ClientResponse, httpRequest, httpsRequest, Nginx, startNginx } from './nginx';
-import { accessLine, Service, startService } from './service';
+import { ClientResponse, httpRequest, httpsRequest, Nginx, startNginx } from './helpers/nginx';
+import { accessLine, Service, startService } from './helpers/service';
 
 /*
  * deploy/nginx/order-service.conf, run by a real nginx with a throwaway certificate, in front

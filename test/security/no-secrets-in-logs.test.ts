@@ -11,7 +11,7 @@ import {
 } from '../helpers/harness';
 import { freePort, stop, waitForPort } from '../helpers/processes';
 import { collect, startMain } from '../helpers/service-process';
-import { logLines, Service, startService } from './service';
+import { logLines, Service, startService } from './helpers/service';
 
 /*
  * A real `all` process whose every secret is set — a MySQL user with a password, a Redis

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
-export const ROOT = path.resolve(__dirname, '../..');
+export const ROOT = path.resolve(__dirname, '../../..');
 export const RULES_FILE = path.join(ROOT, 'charts/order-service/files/prometheus-rules.yaml');
-export const RULE_TESTS_FILE = path.join(__dirname, 'prometheus-rules.test.yml');
+export const RULE_TESTS_FILE = path.join(__dirname, '../prometheus-rules.test.yml');
 export const DASHBOARD_FILE = path.join(ROOT, 'dashboards/order-service.json');
 export const CHART_DASHBOARD_FILE = path.join(
   ROOT,

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { waitUntil } from '../helpers/harness';
-import { freePort, stop, waitForPort } from '../helpers/processes';
-import { collect, startMain } from '../helpers/service-process';
+import { waitUntil } from '../../helpers/harness';
+import { freePort, stop, waitForPort } from '../../helpers/processes';
+import { collect, startMain } from '../../helpers/service-process';
 
 export interface Service {
   child: ChildProcess;

@@ -4,10 +4,10 @@ import https from 'node:https';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, stop, waitForPort } from '../helpers/processes';
+import { freePort, stop, waitForPort } from '../../helpers/processes';
 
 /** The shipped example; the tests run this file, not a copy of it. */
-export const SHIPPED_CONF = path.resolve(__dirname, '../../deploy/nginx/order-service.conf');
+export const SHIPPED_CONF = path.resolve(__dirname, '../../../deploy/nginx/order-service.conf');
 
 export interface Nginx {
   httpsPort: number;
