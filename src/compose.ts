@@ -114,12 +114,13 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
     validateResponses: options.validateResponses,
   });
 
-  let workers:
-    { orderWorker: Worker; maintenance: ReturnType<typeof createMaintenance> } | undefined;
   /** Builds the BullMQ workers; only the worker and all roles call this. */
-  function createWorkers() {
+  function createWorkers(): {
+    orderWorker: Worker;
+    maintenance: ReturnType<typeof createMaintenance>;
+  } {
     const connection = workerRedis;
-    workers = {
+    const workers = {
       orderWorker: createOrderWorker({
         connection,
         prefix,

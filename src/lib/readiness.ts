@@ -37,7 +37,6 @@ export function createReadiness(checks: Record<string, Check>) {
     startDraining: () => {
       draining = true;
     },
-    isDraining: () => draining,
   };
 }
 
