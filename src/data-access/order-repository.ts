@@ -136,6 +136,8 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
     from: OrderStatus,
     to: OrderStatus,
     expectedVersion?: number,
+    /** The order as already read by the caller: its items, customer and currency never change. */
+    loaded?: Order,
   ): Promise<boolean> {
     if (!canTransition(from, to)) throw new Error(`no transition ${from} → ${to}`);
     return withTransaction(
@@ -157,8 +159,7 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
           [to, now, orderId],
         );
         if (to === 'completed') {
-          const order = (await findOrder(orderId, trx))!;
-          await updateCustomerReadModels(trx, order);
+          await updateCustomerReadModels(trx, loaded ?? (await findOrder(orderId, trx))!);
         }
         return true;
       },

@@ -19,8 +19,13 @@ export function createProcessOrder(deps: {
 }) {
   const fulfil = deps.fulfil ?? (async () => {});
 
-  async function move(orderId: string, from: OrderStatus, to: OrderStatus): Promise<boolean> {
-    const moved = await deps.orders.transition(orderId, from, to);
+  async function move(
+    orderId: string,
+    from: OrderStatus,
+    to: OrderStatus,
+    order?: Order,
+  ): Promise<boolean> {
+    const moved = await deps.orders.transition(orderId, from, to, undefined, order);
     if (moved) {
       deps.metrics.transitions.inc({ from, to });
       deps.logger.info('order status changed', { from, to });
@@ -46,7 +51,7 @@ export function createProcessOrder(deps: {
         return 'skipped';
       }
       await fulfil(order);
-      if (!(await move(orderId, 'processing', 'completed'))) return 'skipped';
+      if (!(await move(orderId, 'processing', 'completed', order))) return 'skipped';
       deps.metrics.processingDuration.observe((Date.now() - order.created_at.getTime()) / 1000);
       return 'completed';
     } catch (err) {
