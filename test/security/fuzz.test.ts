@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import type { Response } from 'supertest';
-import { Harness, orderBody, startHarness, TestUser } from '../helpers/harness';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { createHttpServer } from '../../src/entry-points/http-server';
+import { Harness, orderBody, startHarness, TestUser, USERS } from '../helpers/harness';
 
 /*
  * Property-based robustness: whatever a client sends, the API answers 201 or a 4xx problem —
@@ -86,6 +89,34 @@ function idsIn(body: unknown): string[] {
   return orders
     .map((o) => (o && typeof o === 'object' ? (o as { order_id?: unknown }).order_id : undefined))
     .filter((id): id is string => typeof id === 'string' && id.startsWith('fz-'));
+}
+
+/** A POST /orders built by hand, so that it can carry no framing header at all. */
+async function rawPost(
+  port: number,
+  contentType: string | undefined,
+  body: string | undefined,
+): Promise<{ status: number; contentType: string }> {
+  const credentials = Buffer.from(`manager:${USERS.manager.password}`).toString('base64');
+  const head = [
+    'POST /orders HTTP/1.1',
+    'Host: x',
+    'Connection: close',
+    `Authorization: Basic ${credentials}`,
+    ...(contentType === undefined ? [] : [`Content-Type: ${contentType}`]),
+    ...(body === undefined ? [] : [`Content-Length: ${Buffer.byteLength(body)}`]),
+  ];
+  const socket = net.connect(port, '127.0.0.1');
+  socket.write(head.join('\r\n') + '\r\n\r\n' + (body ?? ''));
+  const answer = await new Promise<string>((resolve) => {
+    let data = '';
+    socket.on('data', (d) => (data += d.toString()));
+    socket.on('close', () => resolve(data));
+  });
+  return {
+    status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]),
+    contentType: /\r\ncontent-type: ([^\r]*)/i.exec(answer)?.[1] ?? '',
+  };
 }
 
 // ---- generators --------------------------------------------------------------------------
@@ -243,6 +274,42 @@ describe('POST /orders never answers 5xx and a rejection stores nothing', () => 
       ),
       runs(20),
     );
+  });
+
+  it('for any Content-Type and framing, including no body at all (curl -X POST)', async () => {
+    const server = createHttpServer(h.services.app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(
+            undefined,
+            'application/json',
+            'application/json; charset=utf-8',
+            'text/plain',
+            'application/x-www-form-urlencoded',
+            '',
+          ),
+          fc.oneof(
+            fc.constant(undefined), // no body and no Content-Length
+            fc.constantFrom('', 'null', '1', '"x"', 'true', '[]', '{}', '[null]'),
+            fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)),
+          ),
+          async (contentType, body) => {
+            const before = await countOrders();
+            const res = await rawPost(port, contentType, body);
+            expect(res.status).toBeGreaterThanOrEqual(400);
+            expect(res.status).toBeLessThan(500);
+            expect(res.contentType).toMatch(/^application\/problem\+json/);
+            expect(await countOrders()).toBe(before);
+          },
+        ),
+        runs(40),
+      );
+    } finally {
+      server.close();
+    }
   });
 
   it('for near-valid orders: mutated fields, wrong types, edge values, server-owned fields', async () => {

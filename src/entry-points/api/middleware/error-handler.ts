@@ -66,9 +66,21 @@ export function toAppError(err: unknown): AppError {
     return new AppError('payload-too-large', 'The body is larger than 1 MiB.', { cause: err });
   }
   const code = e.status !== undefined ? BY_STATUS[e.status] : undefined;
+  if (code === 'validation') {
+    // The validator joins every error into its message, megabytes for a hostile batch: the
+    // detail is one sentence of ours instead.
+    const errors = fieldErrors(e.errors);
+    const first = errors?.[0];
+    const detail = first
+      ? `The request is invalid: ${first.path} ${first.message}.`
+      : 'The request is invalid.';
+    return new AppError(code, detail, { errors, cause: err });
+  }
+  if (code === 'unsupported-media-type') {
+    return new AppError(code, 'Content-Type must be application/json.', { cause: err });
+  }
   if (code) {
     return new AppError(code, e.message ?? PROBLEMS[code].title, {
-      errors: code === 'validation' ? fieldErrors(e.errors) : undefined,
       // The validator's 405 names the allowed methods in an Allow header (RFC 9110).
       headers: code === 'method-not-allowed' ? e.headers : undefined,
       cause: err,
@@ -93,9 +105,18 @@ function fieldErrors(errors: ForeignError['errors']): FieldError[] | undefined {
   return specific.length > 0 ? specific : all;
 }
 
+/** A problem body stays small whatever the input: at most this many errors, each bounded. */
+export const MAX_FIELD_ERRORS = 20;
+const MAX_TEXT = 200;
+
 export function sendProblem(res: Response, error: AppError): void {
   const { status, title } = PROBLEMS[error.code];
   for (const [name, value] of Object.entries(error.headers ?? {})) res.setHeader(name, value);
+  const errors = error.errors?.slice(0, MAX_FIELD_ERRORS).map((x) => ({
+    path: bounded(x.path),
+    message: bounded(x.message),
+  }));
+  const omitted = (error.errors?.length ?? 0) - (errors?.length ?? 0);
   res
     .status(status)
     .type('application/problem+json')
@@ -103,10 +124,15 @@ export function sendProblem(res: Response, error: AppError): void {
       type: PROBLEM_TYPE_BASE + error.code,
       title,
       status,
-      detail: error.message,
+      detail: bounded(error.message),
       request_id: res.locals.requestId,
-      ...(error.errors ? { errors: error.errors } : {}),
+      ...(errors ? { errors } : {}),
+      ...(omitted > 0 ? { errors_omitted: omitted } : {}),
     });
+}
+
+function bounded(text: string): string {
+  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
 }
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {

@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../../../lib/logger';
 import type { Metrics } from '../../../lib/metrics';
 
@@ -13,7 +13,7 @@ export function observe(logger: Logger, metrics: Metrics): RequestHandler {
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const labels = {
         method: req.method,
-        route: routeOf(req),
+        route: routeOf(req, res),
         status_code: String(res.statusCode),
       };
       metrics.httpRequests.inc(labels);
@@ -33,11 +33,10 @@ export function observe(logger: Logger, metrics: Metrics): RequestHandler {
   };
 }
 
-/** Express's matched route, else the OpenAPI template the validator matched (requests that
- *  failed auth or validation never reach a route), else `unmatched`. */
-function routeOf(req: Request): string {
+/** Express's matched route, else the OpenAPI template routeMatch found (requests that failed
+ *  auth or validation never reach a route), else `unmatched`. */
+function routeOf(req: Request, res: Response): string {
   const path = req.route?.path;
   if (typeof path === 'string') return req.baseUrl + path;
-  const openapi = (req as Request & { openapi?: { expressRoute?: string } }).openapi;
-  return openapi?.expressRoute ?? 'unmatched';
+  return (res.locals.route as string | undefined) ?? 'unmatched';
 }
