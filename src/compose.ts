@@ -13,6 +13,8 @@ import { createIdempotencyLocks } from './data-access/idempotency-locks';
 import { createUserRepository } from './data-access/user-repository';
 import { createOrderQueue } from './data-access/order-queue';
 import { createAuthentication } from './domain/authentication';
+import { createPasswordHasher, PasswordHasherOptions } from './lib/password-hasher';
+import { createLoginThrottle } from './data-access/login-throttle';
 import { createPlaceOrders } from './domain/place-orders';
 import { createReadOrders } from './domain/read-orders';
 import { createCancelOrder } from './domain/cancel-order';
@@ -26,6 +28,11 @@ import { createOrderWorker } from './entry-points/worker/order-worker';
 import { createMaintenance } from './entry-points/worker/maintenance';
 import { registerSharedGauges } from './entry-points/worker/shared-gauges';
 
+/** Failed authentications per client address are counted over this window. */
+const AUTH_FAILURE_WINDOW_SECONDS = 15 * 60;
+/** Per account: short, so an attacker slows guessing but cannot lock the owner out for long. */
+const ACCOUNT_FAILURE_WINDOW_SECONDS = 60;
+
 export interface ComposeOptions {
   /** Redis key prefix for queues, locks and rate limits (tests use their own). */
   redisPrefix?: string;
@@ -38,6 +45,8 @@ export interface ComposeOptions {
   jobBackoffMs?: number;
   /** How old an unfinished order must be before the reconciler enqueues it again. */
   reconcileStaleAfterMs?: number;
+  /** Password-hashing threads and queue; tests of a flood shrink them. */
+  hashing?: PasswordHasherOptions;
   /** JWKS re-fetch cooldown after a successful fetch; tests of key rotation shorten it. */
   jwksCooldownMs?: number;
 }
@@ -62,9 +71,26 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
   const users = createUserRepository(db);
   const orderQueue = createOrderQueue(redis, prefix, logger, options.jobBackoffMs);
 
+  const hasher = createPasswordHasher(options.hashing);
   const auth = createAuthentication({
     users,
     jwt: { ...config.jwt, jwksCooldownMs: options.jwksCooldownMs },
+    hasher,
+    throttle: createLoginThrottle({
+      redis,
+      prefix,
+      limits: {
+        addressMax: config.rateLimit.authFailuresMax,
+        addressWindowSeconds: AUTH_FAILURE_WINDOW_SECONDS,
+        accountMax: config.rateLimit.accountFailuresMax,
+        accountWindowSeconds: ACCOUNT_FAILURE_WINDOW_SECONDS,
+      },
+      onFallback: (err) => {
+        metrics.rateLimitFallbacks.inc({ limiter: 'login-failures' });
+        logger.debug('login throttle store failed; counting in memory', { error: err.message });
+      },
+    }),
+    onRateLimited: () => metrics.rateLimited.inc(),
   });
   const placeOrders = createPlaceOrders({
     orders,
@@ -147,6 +173,7 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
     repositories: { orders, customers, idempotency, users },
     useCases: { placeOrders, processOrder, reconcileOrders, purgeOrders },
     auth,
+    hasher,
     readiness,
     app,
     createWorkers,

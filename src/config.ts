@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { passwordProblem, USERNAME, USERNAME_RULE } from './domain/manage-users';
 
 export type Role = 'all' | 'api' | 'worker' | 'migrate' | 'users';
 
@@ -76,6 +77,7 @@ const schema = z.object({
   RATE_LIMIT_MAX: integer(1, 1_000_000).default(600),
   RATE_LIMIT_WINDOW_SECONDS: integer(1, 86_400).default(60),
   RATE_LIMIT_AUTH_FAILURES_MAX: integer(1, 1_000_000).default(20),
+  RATE_LIMIT_ACCOUNT_FAILURES_MAX: integer(1, 1_000_000).default(10),
   CORS_ORIGINS: optionalString.transform((v, ctx) => {
     const origins = (v ?? '')
       .split(',')
@@ -117,7 +119,12 @@ export interface Config {
   };
   admin?: { username: string; password: string };
   trustProxy: number | string[] | false;
-  rateLimit: { max: number; windowSeconds: number; authFailuresMax: number };
+  rateLimit: {
+    max: number;
+    windowSeconds: number;
+    authFailuresMax: number;
+    accountFailuresMax: number;
+  };
   corsOrigins: string[];
   orderRetentionDays: number;
   logLevel: Env['LOG_LEVEL'];
@@ -142,6 +149,11 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     const missing = e.ADMIN_USERNAME ? 'ADMIN_PASSWORD' : 'ADMIN_USERNAME';
     throw new ConfigError(missing, 'ADMIN_USERNAME and ADMIN_PASSWORD must be set together');
   }
+  if (e.ADMIN_USERNAME && !USERNAME.test(e.ADMIN_USERNAME)) {
+    throw new ConfigError('ADMIN_USERNAME', USERNAME_RULE);
+  }
+  const adminPasswordProblem = e.ADMIN_PASSWORD && passwordProblem(e.ADMIN_PASSWORD);
+  if (adminPasswordProblem) throw new ConfigError('ADMIN_PASSWORD', adminPasswordProblem);
   return Object.freeze({
     role,
     port: e.PORT,
@@ -167,6 +179,7 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
       max: e.RATE_LIMIT_MAX,
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
       authFailuresMax: e.RATE_LIMIT_AUTH_FAILURES_MAX,
+      accountFailuresMax: e.RATE_LIMIT_ACCOUNT_FAILURES_MAX,
     },
     corsOrigins: e.CORS_ORIGINS,
     orderRetentionDays: e.ORDER_RETENTION_DAYS,

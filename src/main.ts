@@ -8,7 +8,7 @@ import { AppError } from './lib/app-error';
 import { createDb, ensureDatabase, Db } from './data-access/db';
 import { migrationConfig } from './data-access/migrations';
 import { createUserRepository } from './data-access/user-repository';
-import { saveUser } from './domain/manage-users';
+import { ensureManager } from './domain/manage-users';
 import { createHealthApp } from './entry-points/api/app';
 import { createMetricsServer } from './entry-points/metrics-server';
 import { createHttpServer } from './entry-points/http-server';
@@ -103,8 +103,8 @@ async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, l
   if (config.migrateOnStart) await migrate(config, services.db, logger);
   else await waitFor(mysql, () => services.db.raw('SELECT 1'), logger);
   if (config.admin) {
-    await saveUser(services.repositories.users, { ...config.admin, role: 'manager' });
-    logger.info('admin user ensured', { username: config.admin.username });
+    const saved = await ensureManager(services.repositories.users, config.admin);
+    logger.info('admin user ensured', { username: config.admin.username, saved });
   }
   services.markStarted();
 
@@ -143,6 +143,7 @@ function registerShutdown(
     await Promise.all([services.redis.quit(), services.workerRedis.quit()]);
   });
   shutdown.add('mysql', () => services.db.destroy());
+  shutdown.add('password hashing', () => services.hasher.close());
   shutdown.add('metrics', () => new Promise((resolve) => metricsServer.close(resolve)));
 }
 

@@ -83,7 +83,15 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
       // The primary key is the duplicate check; only then is it worth asking which ids clash.
       if ((err as { errno?: number }).errno !== MYSQL_DUP_ENTRY) throw err;
       const ids = orders.map((o) => o.order_id);
-      throw duplicate(await db('orders').whereIn('order_id', ids).pluck('order_id'));
+      const taken: { order_id: string; customer_id: string }[] = await db('orders')
+        .whereIn('order_id', ids)
+        .select('order_id', 'customer_id');
+      // Order ids are global: an id taken by another customer is not named, or a customer
+      // could probe which ids exist for others.
+      const customerOf = new Map(orders.map((o) => [o.order_id, o.customer_id]));
+      throw duplicate(
+        taken.filter((t) => customerOf.get(t.order_id) === t.customer_id).map((t) => t.order_id),
+      );
     }
   }
 
@@ -206,10 +214,12 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
 export type OrderRepository = ReturnType<typeof createOrderRepository>;
 
 function duplicate(ids: string[]): AppError {
+  const named =
+    ids.slice(0, 10).join(', ') + (ids.length > 10 ? ` and ${ids.length - 10} more` : '');
   const detail =
     ids.length > 0
-      ? `Order id already exists: ${ids.join(', ')}. Nothing was stored.`
-      : 'An order with one of these ids already exists. Nothing was stored.';
+      ? `Order id already exists: ${named}. Nothing was stored.`
+      : 'An order id in the request is already taken. Nothing was stored.';
   return new AppError('duplicate-order', detail);
 }
 

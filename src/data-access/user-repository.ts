@@ -7,25 +7,35 @@ export interface UserRecord {
   password_hash: string;
   role: UserRole;
   customer_id: string | null;
+  /** Bumped by every save: tokens carrying an older version are refused. */
+  token_version: number;
 }
 
 export function createUserRepository(db: Db) {
   async function find(username: string): Promise<UserRecord | undefined> {
-    return db<UserRecord>('users')
-      .select('username', 'password_hash', 'role', 'customer_id')
+    const user = await db<UserRecord>('users')
+      .select('username', 'password_hash', 'role', 'customer_id', 'token_version')
       .where({ username })
       .first();
+    // The column's PAD SPACE collation finds 'c1' for 'c1 ': names must match exactly.
+    return user?.username === username ? user : undefined;
   }
 
   /** Creates or replaces a user. Every api pod ensures the admin at start: on Galera they
    *  conflict, so this runs in a retried transaction. */
-  async function save(user: UserRecord): Promise<void> {
+  async function save(user: Omit<UserRecord, 'token_version'>): Promise<void> {
     const now = new Date();
     await withTransaction(db, (trx) =>
       trx('users')
-        .insert({ ...user, created_at: now, updated_at: now })
+        .insert({ ...user, token_version: 0, created_at: now, updated_at: now })
         .onConflict('username')
-        .merge(['password_hash', 'role', 'customer_id', 'updated_at']),
+        .merge({
+          password_hash: user.password_hash,
+          role: user.role,
+          customer_id: user.customer_id,
+          updated_at: now,
+          token_version: trx.raw('token_version + 1'),
+        }),
     );
   }
 

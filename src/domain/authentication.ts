@@ -1,15 +1,20 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 import { createRemoteJWKSet, jwtVerify, SignJWT, JWTPayload } from 'jose';
 import { AppError } from '../lib/app-error';
+import { BCRYPT_MAX_BYTES, PasswordHasher } from '../lib/password-hasher';
 import type { UserRecord, UserRepository } from '../data-access/user-repository';
+import type { LoginSubject, LoginThrottle } from '../data-access/login-throttle';
 import type { Principal, UserRole } from './principal';
+import { USERNAME } from './manage-users';
 
 export const TOKEN_ISSUER = 'order-service';
 export const TOKEN_TTL_SECONDS = 900;
-const BCRYPT_COST = 10;
+/** External providers' tokens are refused when they live longer than this. */
+export const MAX_EXTERNAL_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 const CACHE_TTL_MS = 60_000;
 const CACHE_MAX = 10_000;
+/** How long a user's token version is trusted before MySQL is asked again. */
+const TOKEN_VERSION_TTL_MS = 5_000;
 
 export interface JwtSettings {
   secret?: string;
@@ -26,11 +31,17 @@ export interface JwtSettings {
 /** Tokens may be a little early or late: clocks of issuers and pods drift. */
 const CLOCK_TOLERANCE_SECONDS = 30;
 
-export function hashPassword(password: string): Promise<string> {
-  return bcrypt.hash(password, BCRYPT_COST);
-}
+// A bcrypt hash of a random password nobody knows: unknown users are checked against it so
+// they take as long as a wrong password.
+const DUMMY_HASH = '$2b$10$huk3udFZ9L3yLpM.Nd26t.R42XQfXhtsEybQwocwmR.JWUsxURCzG';
 
-export function createAuthentication(deps: { users: UserRepository; jwt: JwtSettings }) {
+export function createAuthentication(deps: {
+  users: UserRepository;
+  jwt: JwtSettings;
+  hasher: PasswordHasher;
+  throttle: LoginThrottle;
+  onRateLimited?: () => void;
+}) {
   const secret = deps.jwt.secret ? new TextEncoder().encode(deps.jwt.secret) : undefined;
   // Cached; a token signed with an unknown key id (a rotation) triggers one re-fetch.
   const jwks = deps.jwt.jwksUrl
@@ -39,25 +50,71 @@ export function createAuthentication(deps: { users: UserRepository; jwt: JwtSett
         cacheMaxAge: 10 * 60_000,
       })
     : undefined;
-  // Unknown users are checked against this hash so they take as long as a wrong password.
-  const dummyHash = bcrypt.hashSync(randomBytes(16).toString('hex'), BCRYPT_COST);
   // Successful verifications, keyed by an HMAC of the credentials under a per-process key
   // (never the password), valid only while the stored hash is unchanged.
   const cacheKey = randomBytes(32);
   const verified = new Map<string, { hash: string; expires: number }>();
+  // Concurrent checks of the same credentials share one hash and one throttle slot.
+  const checking = new Map<string, Promise<Principal | undefined>>();
+  const versions = new Map<string, { version?: number; expires: number }>();
 
+  function refuse(seconds: number): never {
+    deps.onRateLimited?.();
+    throw new AppError('rate-limited', 'Too many failed authentications; retry later.', {
+      headers: {
+        'Retry-After': String(seconds),
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': String(seconds),
+      },
+    });
+  }
+
+  /**
+   * Basic credentials. A client or account over its failed-login limit is refused before any
+   * work; otherwise the attempt is counted as failed *before* its hash is checked (and given
+   * back on success), so a burst cannot have more guesses evaluated than the limit allows.
+   */
   async function verifyPassword(
     username: string,
     password: string,
+    ip: string,
   ): Promise<Principal | undefined> {
-    const user = await deps.users.find(username);
+    const subject: LoginSubject = { ip, account: USERNAME.test(username) ? username : undefined };
+    const wait = await deps.throttle.refusal(subject);
+    if (wait) refuse(wait);
     const key = createHmac('sha256', cacheKey).update(`${username}\0${password}`).digest('hex');
+    const user = subject.account ? await deps.users.find(username) : undefined;
     const hit = verified.get(key);
     if (user && hit && hit.expires > Date.now() && safeEqual(hit.hash, user.password_hash)) {
       return toPrincipal(user);
     }
-    const ok = await bcrypt.compare(password, user?.password_hash ?? dummyHash);
+    let pending = checking.get(key);
+    if (!pending) {
+      pending = check(user, password, subject, key).finally(() => checking.delete(key));
+      checking.set(key, pending);
+    }
+    return pending;
+  }
+
+  async function check(
+    user: UserRecord | undefined,
+    password: string,
+    subject: LoginSubject,
+    key: string,
+  ): Promise<Principal | undefined> {
+    const wait = await deps.throttle.reserve(subject);
+    if (wait) refuse(wait);
+    // bcrypt reads 72 bytes and ignores the rest: a longer password can never be right.
+    if (!subject.account || Buffer.byteLength(password) > BCRYPT_MAX_BYTES) return undefined;
+    let ok: boolean;
+    try {
+      ok = await deps.hasher.compare(password, user?.password_hash ?? DUMMY_HASH);
+    } catch (err) {
+      await deps.throttle.release(subject);
+      throw err;
+    }
     if (!user || !ok) return undefined;
+    await deps.throttle.release(subject);
     if (verified.size >= CACHE_MAX) verified.clear();
     verified.set(key, { hash: user.password_hash, expires: Date.now() + CACHE_TTL_MS });
     return toPrincipal(user);
@@ -66,7 +123,11 @@ export function createAuthentication(deps: { users: UserRepository; jwt: JwtSett
   async function issueToken(principal: Principal): Promise<string> {
     if (!secret)
       throw new AppError('forbidden', 'This deployment does not issue tokens (no JWT_SECRET).');
-    return new SignJWT({ role: principal.role, customer_id: principal.customerId })
+    return new SignJWT({
+      role: principal.role,
+      customer_id: principal.customerId,
+      ver: principal.tokenVersion ?? 0,
+    })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setSubject(principal.username)
       .setIssuer(TOKEN_ISSUER)
@@ -75,17 +136,45 @@ export function createAuthentication(deps: { users: UserRepository; jwt: JwtSett
       .sign(secret);
   }
 
-  /** Our own HS256 tokens first, then (if configured) the external provider's JWKS. */
-  async function verifyToken(token: string): Promise<Principal | undefined> {
+  /** The user's current token version (undefined once removed), cached for a few seconds. */
+  async function currentVersion(username: string): Promise<number | undefined> {
+    const cached = versions.get(username);
+    if (cached && cached.expires > Date.now()) return cached.version;
+    const user = await deps.users.find(username);
+    if (versions.size >= CACHE_MAX) versions.clear();
+    versions.set(username, {
+      version: user?.token_version,
+      expires: Date.now() + TOKEN_VERSION_TTL_MS,
+    });
+    return user?.token_version;
+  }
+
+  /**
+   * Our own HS256 tokens first, then (if configured) the external provider's JWKS. A failed
+   * token counts toward the client's failed-authentication limit.
+   */
+  async function verifyToken(token: string, ip: string): Promise<Principal | undefined> {
+    const principal = await verifyEitherToken(token);
+    if (!principal) await deps.throttle.reserve({ ip });
+    return principal;
+  }
+
+  async function verifyEitherToken(token: string): Promise<Principal | undefined> {
     if (secret) {
       const own = await jwtVerify(token, secret, {
         algorithms: ['HS256'],
         issuer: TOKEN_ISSUER,
+        requiredClaims: ['exp', 'iat', 'sub'],
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
       })
         .then((r) => r.payload)
         .catch(() => undefined);
-      if (own) return fromClaims(own, 'role', 'customer_id');
+      if (own) {
+        if (lifetime(own) > TOKEN_TTL_SECONDS) return undefined;
+        // A user replaced (new password or role) or removed since the token was issued.
+        if ((await currentVersion(own.sub!)) !== own.ver) return undefined;
+        return fromClaims(own, 'role', 'customer_id');
+      }
     }
     if (jwks) {
       // Asymmetric algorithms only: an HS256 token "signed" with a provider's public key
@@ -94,11 +183,14 @@ export function createAuthentication(deps: { users: UserRepository; jwt: JwtSett
         algorithms: ['RS256', 'ES256', 'EdDSA'],
         issuer: deps.jwt.issuer,
         audience: deps.jwt.audience,
+        requiredClaims: ['exp'],
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
       })
         .then((r) => r.payload)
         .catch(() => undefined);
-      if (external) return fromClaims(external, deps.jwt.roleClaim, deps.jwt.customerIdClaim);
+      if (external && lifetime(external) <= MAX_EXTERNAL_TOKEN_LIFETIME_SECONDS) {
+        return fromClaims(external, deps.jwt.roleClaim, deps.jwt.customerIdClaim);
+      }
     }
     return undefined;
   }
@@ -108,8 +200,19 @@ export function createAuthentication(deps: { users: UserRepository; jwt: JwtSett
 
 export type Authentication = ReturnType<typeof createAuthentication>;
 
+/** Seconds from issue (or now, without `iat`) to expiry. */
+function lifetime(claims: JWTPayload): number {
+  const from = typeof claims.iat === 'number' ? claims.iat : Date.now() / 1000;
+  return (claims.exp ?? Infinity) - from;
+}
+
 function toPrincipal(user: UserRecord): Principal {
-  return { username: user.username, role: user.role, customerId: user.customer_id ?? undefined };
+  return {
+    username: user.username,
+    role: user.role,
+    customerId: user.customer_id ?? undefined,
+    tokenVersion: user.token_version,
+  };
 }
 
 /**

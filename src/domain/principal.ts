@@ -5,4 +5,6 @@ export interface Principal {
   username: string;
   role: UserRole;
   customerId?: string;
+  /** Of a user from the users table: goes into the tokens issued for it. */
+  tokenVersion?: number;
 }

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'idempotency-key-reused'
   | 'rate-limited'
   | 'dependency-unavailable'
+  | 'overloaded'
   | 'internal';
 
 export interface FieldError {
@@ -69,6 +70,7 @@ export const PROBLEMS: Record<ErrorCode, { status: number; title: string }> = {
   },
   'rate-limited': { status: 429, title: 'Too many requests' },
   'dependency-unavailable': { status: 503, title: 'Service unavailable' },
+  overloaded: { status: 503, title: 'Service overloaded' },
   internal: { status: 500, title: 'Internal server error' },
 };
 

@@ -99,6 +99,21 @@ describe('tokens of an external OIDC provider', () => {
     expect((await get('/orders', await token(rsa, {}, opts))).status).toBe(401);
   });
 
+  it('rejects a token without exp', async () => {
+    const jwt = await new SignJWT({ realm_access: { roles: ['manager'] } })
+      .setProtectedHeader({ alg: rsa.alg, kid: rsa.kid })
+      .setSubject('alice@idp')
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .sign(rsa.privateKey);
+    expect((await get('/orders', jwt)).status).toBe(401);
+  });
+
+  it('rejects a token that lives longer than 24 hours', async () => {
+    expect((await get('/orders', await token(rsa, {}, { exp: '30d' }))).status).toBe(401);
+  });
+
   it('rejects a token without a known role', async () => {
     const jwt = await token(rsa, { realm_access: { roles: ['offline_access'] } });
     expect((await get('/orders', jwt)).status).toBe(401);

@@ -118,6 +118,7 @@ export async function startHarness(
       await services.redis.quit().catch(() => undefined);
       await services.workerRedis.quit().catch(() => undefined);
       await services.db.destroy();
+      await services.hasher.close();
       await dropDatabase(databaseUrl);
     },
   };

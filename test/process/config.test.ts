@@ -8,6 +8,9 @@ describe('start-up configuration', () => {
     [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ ADMIN_USERNAME: 'root' }, 'ADMIN_PASSWORD'],
+    [{ ADMIN_USERNAME: 'root', ADMIN_PASSWORD: 'short' }, 'ADMIN_PASSWORD'],
+    [{ ADMIN_USERNAME: 'root', ADMIN_PASSWORD: 'x'.repeat(73) }, 'ADMIN_PASSWORD'],
+    [{ ADMIN_USERNAME: 'root user', ADMIN_PASSWORD: 'long-enough' }, 'ADMIN_USERNAME'],
   ])('stops with exit 78 and one line naming the variable for %p', async (env, variable) => {
     const result = await runMain(['api'], { JWT_SECRET: 'x'.repeat(32), ...env });
     expect(result.code).toBe(78);

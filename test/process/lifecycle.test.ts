@@ -75,6 +75,16 @@ describe('migrate and users add', () => {
     expect(add.code).toBe(1);
     expect(add.stderr.trim()).toMatch(/^order-service: a customer needs --customer-id/);
   });
+
+  it('refuses a password longer than bcrypt reads instead of ignoring its tail', async () => {
+    const add = await runMain(
+      ['users', 'add', 'erin', '--role', 'manager', '--password-stdin'],
+      env,
+      'x'.repeat(73),
+    );
+    expect(add.code).toBe(1);
+    expect(add.stderr.trim()).toBe('order-service: the password may have at most 72 bytes (UTF-8)');
+  });
 });
 
 describe('the all role', () => {

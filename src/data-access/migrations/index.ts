@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as initial from './20261121000000_initial';
+import * as userTokenVersion from './20261201000000_user_token_version';
 
 /**
  * Migrations are listed here rather than discovered on disk, so the same list runs from
@@ -7,6 +8,7 @@ import * as initial from './20261121000000_initial';
  */
 const migrations: Record<string, Knex.Migration> = {
   '20261121000000_initial': initial,
+  '20261201000000_user_token_version': userTokenVersion,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -8,6 +8,7 @@ import type { Authentication } from '../../domain/authentication';
 import type { createReadCustomers } from '../../domain/read-customers';
 import type { RateLimits } from './middleware/rate-limit';
 import { createAuthenticate } from './middleware/authenticate';
+import { clientAddress } from './middleware/client-address';
 import { errorHandler } from './middleware/error-handler';
 import { jsonBody } from './middleware/json-body';
 import { routeMatch } from './middleware/route-match';
@@ -41,6 +42,7 @@ export function createApp(deps: AppDeps): Express {
   const document = loadOpenApiDocument();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy);
+  app.use(clientAddress);
   app.use(requestContext());
   app.use(observe(deps.logger, deps.metrics));
   app.use(apiHeaders);
@@ -52,7 +54,6 @@ export function createApp(deps: AppDeps): Express {
   // Cheap checks first: an unknown route or an unauthenticated client costs no body parsing
   // and no validation (a hostile 156 KB batch once produced a 29 MB list of errors).
   app.use(routeMatch(document));
-  app.use(deps.rateLimits.authFailures);
   app.use(createAuthenticate(deps.auth, deps.metrics));
   app.use(deps.rateLimits.perPrincipal);
   app.use(noStore);

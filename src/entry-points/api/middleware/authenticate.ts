@@ -23,7 +23,7 @@ function bearerStrategy(auth: Authentication): Strategy {
     authenticate(req: Request) {
       const [scheme, token] = (req.headers.authorization ?? '').split(' ');
       if (scheme?.toLowerCase() !== 'bearer' || !token) return this.fail('Bearer', 401);
-      auth.verifyToken(token).then(
+      auth.verifyToken(token, req.ip ?? '').then(
         (principal) => (principal ? this.success(principal) : this.fail('Bearer', 401)),
         (err: Error) => this.error(err),
       );
@@ -38,8 +38,10 @@ function bearerStrategy(auth: Authentication): Strategy {
 export function createAuthenticate(auth: Authentication, metrics: Metrics): RequestHandler {
   const passport = new Passport();
   passport.use(
-    new BasicStrategy((username, password, done) => {
-      auth.verifyPassword(username, password).then((p) => done(null, p ?? false), done);
+    new BasicStrategy({ passReqToCallback: true }, (req, username, password, done) => {
+      auth
+        .verifyPassword(username, password, req.ip ?? '')
+        .then((p) => done(null, p ?? false), done);
     }),
   );
   passport.use(bearerStrategy(auth));

@@ -1,20 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
-import { ipKeyGenerator, MemoryStore, Options, rateLimit, Store } from 'express-rate-limit';
+import { MemoryStore, Options, rateLimit, Store } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { RedisStore, RedisReply } from 'rate-limit-redis';
 import { AppError } from '../../../lib/app-error';
 import type { Logger } from '../../../lib/logger';
 import type { Metrics } from '../../../lib/metrics';
 
-/** Failed authentications are counted per client IP over this window. */
-const AUTH_FAILURE_WINDOW_SECONDS = 15 * 60;
-
 export interface RateLimits {
   /** Every request, per client IP as resolved through TRUST_PROXY. */
   perIp: RequestHandler;
-  /** Before authentication: a client with too many recent 401s is refused outright. */
-  authFailures: RequestHandler;
   /** After authentication, per user, so one principal cannot spread load over many IPs. */
   perPrincipal: RequestHandler;
 }
@@ -29,7 +24,6 @@ export function createRateLimits(opts: {
   prefix: string;
   max: number;
   windowSeconds: number;
-  authFailuresMax: number;
   metrics: Metrics;
   logger: Logger;
 }): RateLimits {
@@ -71,43 +65,6 @@ export function createRateLimits(opts: {
     });
   }
 
-  /**
-   * Counts only 401s, after the fact, and refuses a client whose count reached the limit.
-   * (express-rate-limit's skipSuccessfulRequests counts every request while it is in flight,
-   * so a burst of concurrent good requests would be refused.)
-   */
-  function authFailureGuard(): RequestHandler {
-    const failures = store('auth-failures');
-    const windowMs = AUTH_FAILURE_WINDOW_SECONDS * 1000;
-    const ready = Promise.resolve(failures.init?.({ windowMs } as Options));
-    return async (req, res, next) => {
-      await ready;
-      const key = ipKeyGenerator(req.ip ?? '');
-      const seen = await failures.get!(key);
-      if (seen && seen.totalHits >= opts.authFailuresMax) {
-        const reset = seen.resetTime
-          ? Math.max(1, Math.ceil((seen.resetTime.getTime() - Date.now()) / 1000))
-          : AUTH_FAILURE_WINDOW_SECONDS;
-        res.setHeader('Retry-After', String(reset));
-        res.setHeader('RateLimit-Limit', String(opts.authFailuresMax));
-        res.setHeader('RateLimit-Remaining', '0');
-        res.setHeader('RateLimit-Reset', String(reset));
-        opts.metrics.rateLimited.inc();
-        return next(
-          new AppError(
-            'rate-limited',
-            `More than ${opts.authFailuresMax} failed authentications in ${AUTH_FAILURE_WINDOW_SECONDS / 60} min from this address.`,
-          ),
-        );
-      }
-      res.on('finish', () => {
-        if (res.statusCode === 401)
-          void Promise.resolve(failures.increment(key)).catch(() => undefined);
-      });
-      next();
-    };
-  }
-
   const window = opts.windowSeconds;
   return {
     perIp: limiter('ip', {
@@ -115,7 +72,6 @@ export function createRateLimits(opts: {
       limit: opts.max,
       message: `More than ${opts.max} requests in ${window} s from this address.`,
     }),
-    authFailures: authFailureGuard(),
     perPrincipal: limiter('principal', {
       windowMs: window * 1000,
       limit: opts.max,
