@@ -1,3 +1,4 @@
+import { loadOpenApiDocument } from '../../src/entry-points/api/openapi-document';
 import { Harness, startHarness } from '../helpers/harness';
 
 let h: Harness;
@@ -53,4 +54,67 @@ describe('/docs serves only what the Swagger UI page needs', () => {
       '/docs/swagger-ui.css',
     ]);
   });
+});
+
+interface MediaType {
+  example?: unknown;
+  examples?: Record<string, { value: unknown }>;
+}
+interface Operation {
+  requestBody?: { content: Record<string, MediaType> };
+}
+
+/** Every (operation, media type) of api/openapi.yaml that takes a request body. */
+function requestBodies() {
+  const paths = loadOpenApiDocument().paths as Record<string, Record<string, Operation>>;
+  return Object.entries(paths).flatMap(([path, item]) =>
+    Object.entries(item).flatMap(([method, operation]) =>
+      Object.entries(operation.requestBody?.content ?? {}).map(([mediaType, media]) => ({
+        operation: `${method.toUpperCase()} ${path} (${mediaType})`,
+        method,
+        path,
+        mediaType,
+        media,
+      })),
+    ),
+  );
+}
+
+function requestBodyExamples() {
+  return requestBodies().flatMap(({ operation, media, ...request }) =>
+    [
+      ...('example' in media ? [{ name: `${operation} example`, value: media.example }] : []),
+      ...Object.entries(media.examples ?? {}).map(([name, example]) => ({
+        name: `${operation} example "${name}"`,
+        value: example.value,
+      })),
+    ].map((example) => ({ ...example, ...request })),
+  );
+}
+
+describe('OpenAPI request-body examples, which Swagger UI sends on "Try it out"', () => {
+  it.each(requestBodies().map((body) => [body.operation, body.media]))(
+    '%s has an example',
+    (_operation, media) => {
+      expect(media.example !== undefined || Object.keys(media.examples ?? {}).length > 0).toBe(
+        true,
+      );
+    },
+  );
+
+  it.each(requestBodyExamples().map((example) => [example.name, example]))(
+    '%s is accepted, also when sent a second time',
+    async (_name, { method, path, mediaType, value }) => {
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        const res = await h.api[method as 'post' | 'put' | 'patch'](path)
+          .set('Authorization', h.basic('manager'))
+          .set('Content-Type', mediaType)
+          .send(JSON.stringify(value));
+        const accepted = res.status >= 200 && res.status < 300;
+        expect(accepted ? undefined : { attempt, status: res.status, body: res.body }).toBe(
+          undefined,
+        );
+      }
+    },
+  );
 });
