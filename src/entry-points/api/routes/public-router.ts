@@ -1,10 +1,15 @@
-import express, { Router } from 'express';
+import path from 'node:path';
+import { Router } from 'express';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { docsHeaders } from '../middleware/security-headers';
+
+/** The swagger-ui-dist files PAGE loads; nothing else of the package is served. */
+const ASSETS = ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png'];
 
 const PAGE = `<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>order-service API</title>
+<link rel="icon" type="image/png" href="/docs/favicon-32x32.png">
 <link rel="stylesheet" href="/docs/swagger-ui.css"></head>
 <body><div id="ui"></div>
 <script src="/docs/swagger-ui-bundle.js"></script>
@@ -30,6 +35,11 @@ export function publicRouter(document: object): Router {
   router.get('/docs/init.js', (_req, res) => {
     res.type('js').send(INIT);
   });
-  router.use('/docs', express.static(getAbsoluteFSPath(), { index: false }));
+  const root = getAbsoluteFSPath();
+  for (const file of ASSETS) {
+    router.get(`/docs/${file}`, (_req, res) => {
+      res.sendFile(path.join(root, file));
+    });
+  }
   return router;
 }
