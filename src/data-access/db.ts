@@ -20,6 +20,10 @@ export function createDb(databaseUrl: string, pool = { min: 0, max: 10 }): Db {
       connectTimeout: 5000,
     },
     pool: {
+      // Longer than a scrape interval (30 s in the chart, 1 min by Prometheus' default) and the
+      // reconciler's 30 s: tarn's default 30 s would close the idle connection just before each
+      // scrape's query on a quiet worker, which would then open a new one every time.
+      idleTimeoutMillis: 120_000,
       ...pool,
       afterCreate(conn: RawConnection, done: (err: Error | null, conn: unknown) => void) {
         conn.query("SET SESSION time_zone = '+00:00'", (err) => {

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { parse } from 'yaml';
 import { createMetricsServer } from '../../src/entry-points/metrics-server';
 import { registerSharedGauges } from '../../src/entry-points/worker/shared-gauges';
 import { Harness, MYSQL_URL, startHarness, uniqueName, waitUntil } from '../helpers/harness';
@@ -82,5 +85,17 @@ describe('GET /metrics', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('the pool the scrape-time queries borrow from', () => {
+  it('keeps an idle connection open longer than the chart scrapes, so a scrape reuses it', () => {
+    const values = parse(
+      readFileSync(path.resolve(__dirname, '../../charts/order-service/values.yaml'), 'utf8'),
+    ) as { metrics: { serviceMonitor: { interval: string } } };
+    const scrapeEveryMs = Number.parseInt(values.metrics.serviceMonitor.interval, 10) * 1000;
+    const pool = (h.services.db.client as { pool: { idleTimeoutMillis: number } }).pool;
+    expect(values.metrics.serviceMonitor.interval).toMatch(/^\d+s$/);
+    expect(pool.idleTimeoutMillis).toBeGreaterThanOrEqual(2 * scrapeEveryMs);
   });
 });
