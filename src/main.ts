@@ -87,7 +87,7 @@ async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, l
   );
   const metricsServer = createMetricsServer(services.metrics.registry);
   server.listen(config.port, () => logger.info('http listening', { port: config.port, role }));
-  metricsServer.listen(config.metricsPort);
+  metricsServer.listen(config.metricsPort, config.metricsHost);
   void services.readiness.start(); // 503 "starting" until the first refresh is done
 
   let workers: ReturnType<Services['createWorkers']> | undefined;
