@@ -4,7 +4,7 @@ import type { Logger } from './lib/logger';
 import { createMetrics, Metrics } from './lib/metrics';
 import { createReadiness } from './lib/readiness';
 import { registerRuntimeGauges } from './lib/runtime-gauges';
-import { createDb, probeMysql } from './data-access/db';
+import { createDb, createMysqlProbe } from './data-access/db';
 import { createRedis } from './data-access/redis';
 import { createOrderRepository } from './data-access/order-repository';
 import { createCustomerRepository } from './data-access/customer-repository';
@@ -49,6 +49,8 @@ export interface ComposeOptions {
   hashing?: PasswordHasherOptions;
   /** JWKS re-fetch cooldown after a successful fetch; tests of key rotation shorten it. */
   jwksCooldownMs?: number;
+  /** Pause between readiness refreshes; tests of outages shorten it. */
+  readinessIntervalMs?: number;
 }
 
 /**
@@ -114,10 +116,11 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
     logger,
   });
 
-  const readiness = createReadiness({
-    mysql: () => probeMysql(config.databaseUrl),
-    redis: () => redis.ping(),
-  });
+  const mysqlProbe = createMysqlProbe(config.databaseUrl);
+  const readiness = createReadiness(
+    { mysql: mysqlProbe.check, redis: () => redis.ping() },
+    { intervalMs: options.readinessIntervalMs },
+  );
   registerRuntimeGauges({
     metrics,
     db,
@@ -178,6 +181,11 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
     app,
     createWorkers,
     markStarted: readiness.markStarted,
+    /** Stops the readiness refreshes and closes the probe's MySQL connection. */
+    async closeProbes(): Promise<void> {
+      await readiness.stop();
+      await mysqlProbe.close();
+    },
   };
 }
 

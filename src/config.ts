@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { passwordProblem, USERNAME, USERNAME_RULE } from './domain/manage-users';
 
@@ -52,6 +53,13 @@ const trustProxy = z.string().transform((value, ctx): number | string[] | false 
   return entries;
 });
 
+// An IP address or an RFC 1123 hostname: what server.listen() accepts as a host.
+const HOSTNAME =
+  /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+const host = z.string().refine((v) => isIP(v) !== 0 || HOSTNAME.test(v), {
+  message: 'must be an IP address or a hostname',
+});
+
 const optionalString = z
   .string()
   .optional()
@@ -60,6 +68,7 @@ const optionalString = z
 const schema = z.object({
   PORT: integer(0, 65535).default(8080),
   METRICS_PORT: integer(0, 65535).default(9464),
+  METRICS_HOST: optionalString.pipe(host.optional()),
   DATABASE_URL: url(['mysql:']).default('mysql://root@127.0.0.1:3306/orders'),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   MIGRATE_ON_START: boolean.optional(),
@@ -105,6 +114,7 @@ export interface Config {
   role: Role;
   port: number;
   metricsPort: number;
+  metricsHost: string;
   databaseUrl: string;
   redisUrl: string;
   migrateOnStart: boolean;
@@ -158,6 +168,7 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     role,
     port: e.PORT,
     metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST ?? '0.0.0.0',
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     migrateOnStart: e.MIGRATE_ON_START ?? role === 'all',

@@ -87,7 +87,8 @@ async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, l
   );
   const metricsServer = createMetricsServer(services.metrics.registry);
   server.listen(config.port, () => logger.info('http listening', { port: config.port, role }));
-  metricsServer.listen(config.metricsPort);
+  metricsServer.listen(config.metricsPort, config.metricsHost);
+  void services.readiness.start(); // 503 "starting" until the first refresh is done
 
   let workers: ReturnType<Services['createWorkers']> | undefined;
   registerShutdown(shutdown, services, server, metricsServer, () => workers);
@@ -139,6 +140,7 @@ function registerShutdown(
   shutdown.add('queues', async () => {
     await Promise.all([services.orderQueue.close(), workers()?.maintenance.queue.close()]);
   });
+  shutdown.add('probes', () => services.closeProbes());
   shutdown.add('redis', async () => {
     await Promise.all([services.redis.quit(), services.workerRedis.quit()]);
   });

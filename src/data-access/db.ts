@@ -20,6 +20,10 @@ export function createDb(databaseUrl: string, pool = { min: 0, max: 10 }): Db {
       connectTimeout: 5000,
     },
     pool: {
+      // Longer than a scrape interval (30 s in the chart, 1 min by Prometheus' default) and the
+      // reconciler's 30 s: tarn's default 30 s would close the idle connection just before each
+      // scrape's query on a quiet worker, which would then open a new one every time.
+      idleTimeoutMillis: 120_000,
       ...pool,
       afterCreate(conn: RawConnection, done: (err: Error | null, conn: unknown) => void) {
         conn.query("SET SESSION time_zone = '+00:00'", (err) => {
@@ -70,18 +74,66 @@ export function connectionFromUrl(databaseUrl: string) {
   };
 }
 
+export interface MysqlProbe {
+  /** Resolves when MySQL answers a query now. */
+  check(): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
- * Can MySQL be reached right now? On a connection of its own rather than one from the pool: a
- * pool saturated by slow queries is not an unreachable MySQL and must not fail readiness.
+ * Can MySQL be reached right now? Asked on a connection of its own rather than one from the
+ * pool (a pool saturated by slow queries is not an unreachable MySQL and must not fail
+ * readiness), and on the same one each time, so probing costs one connection per process. A
+ * connection that errs or stalls is dropped and the next check opens a new one.
  */
-export async function probeMysql(databaseUrl: string, timeoutMs = 2000): Promise<void> {
-  const connection = await mysql.createConnection({
-    ...connectionFromUrl(databaseUrl),
-    connectTimeout: timeoutMs,
-  });
-  try {
-    await connection.query('SELECT 1');
-  } finally {
-    connection.destroy();
+export function createMysqlProbe(databaseUrl: string, timeoutMs = 2000): MysqlProbe {
+  let current: Promise<mysql.Connection> | undefined;
+  let closed = false;
+
+  function connect(): Promise<mysql.Connection> {
+    const opening = mysql.createConnection({
+      ...connectionFromUrl(databaseUrl),
+      connectTimeout: timeoutMs,
+    });
+    // Dropped as soon as it breaks while idle (MySQL restarted), so the next check opens a
+    // new connection instead of failing once on the dead one.
+    opening.then(
+      (connection) => connection.on('error', () => drop(opening)),
+      () => drop(opening),
+    );
+    return opening;
   }
+
+  function drop(connection: Promise<mysql.Connection>): void {
+    if (current === connection) current = undefined;
+    connection.then(
+      (c) => c.destroy(),
+      () => undefined,
+    );
+  }
+
+  return {
+    async check() {
+      if (closed) throw new Error('the MySQL probe is closed');
+      const connection = (current ??= connect());
+      let timer: NodeJS.Timeout | undefined;
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('MySQL did not answer in time')), timeoutMs);
+      });
+      try {
+        await Promise.race([connection.then((c) => c.query('SELECT 1')), stalled]);
+      } catch (err) {
+        drop(connection);
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async close() {
+      closed = true;
+      const connection = current;
+      current = undefined;
+      await (await connection?.catch(() => undefined))?.end();
+    },
+  };
 }

@@ -13,8 +13,8 @@ interface PoolStats {
 
 /**
  * Per-process gauges, read at scrape time, for both roles: this pod's view of its own pool,
- * connections and dependencies. dependency_up and order_service_ready each run the /readyz
- * checks: a short MySQL connection and a PING per scrape.
+ * connections and dependencies. None does I/O: dependency_up and order_service_ready read the
+ * state readiness keeps refreshed on its timer, so a scrape opens no connection.
  */
 export function registerRuntimeGauges(deps: {
   metrics: Metrics;
@@ -51,14 +51,14 @@ export function registerRuntimeGauges(deps: {
     },
   );
 
-  // The same checks as /readyz: MySQL on a connection of its own (a pool saturated by slow
-  // queries is not an unreachable MySQL; db_pool_pending_acquires shows that) and a Redis PING.
+  // What /readyz answers: MySQL on a connection of its own (a pool saturated by slow queries is
+  // not an unreachable MySQL; db_pool_pending_acquires shows that) and a Redis PING.
   metrics.gauge(
     'dependency_up',
     'Whether this process can reach a dependency right now (1) or not (0).',
     ['dependency'],
     async (g) => {
-      const { checks } = (await deps.readiness.report()).body;
+      const { checks } = deps.readiness.report().body;
       for (const [dependency, state] of Object.entries(checks)) {
         g.set({ dependency }, state === 'ok' ? 1 : 0);
       }
@@ -67,8 +67,8 @@ export function registerRuntimeGauges(deps: {
 
   metrics.gauge(
     'order_service_ready',
-    'The /readyz verdict (1 ready, 0 not ready or draining), evaluated at scrape time.',
+    'The /readyz verdict (1 ready, 0 not ready or draining).',
     [],
-    async (g) => g.set((await deps.readiness.report()).ready ? 1 : 0),
+    async (g) => g.set(deps.readiness.report().ready ? 1 : 0),
   );
 }

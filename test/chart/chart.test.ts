@@ -557,6 +557,12 @@ describe('rendering with overrides', () => {
     expect(checksum(debug)).not.toBe(checksum(minimal));
   });
 
+  it('sets METRICS_HOST only when config.metricsHost is given', () => {
+    expect(configOf(minimal)).not.toHaveProperty('METRICS_HOST');
+    const objects = render({ valuesFiles: base, set: { 'config.metricsHost': '10.0.0.7' } });
+    expect(configOf(objects).METRICS_HOST).toBe('10.0.0.7');
+  });
+
   it('derives the grace period from SHUTDOWN_TIMEOUT_SECONDS', () => {
     const objects = render({ valuesFiles: base, set: { 'config.shutdownTimeoutSeconds': 50 } });
     expect(

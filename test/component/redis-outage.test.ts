@@ -43,8 +43,13 @@ describe('a Redis outage', () => {
       .send(orderBody({ order_id: 'during' }));
     expect(during.status).toBe(201);
     expect(await statusOf('during')).toBe('pending');
-    const ready = await h.api.get('/readyz');
-    expect(ready.status).toBe(503);
+    const ready = await waitUntil(
+      async () => {
+        const res = await h.api.get('/readyz');
+        return res.status === 503 && res;
+      },
+      { what: '/readyz to report Redis down' },
+    );
     expect(ready.body.checks).toEqual({ mysql: 'ok', redis: 'fail' });
     expect(h.logs.some((l) => l.includes('enqueue failed'))).toBe(true);
 
@@ -65,6 +70,8 @@ describe('a Redis outage', () => {
       timeoutMs: 30_000,
       what: 'a new order after the restart',
     });
-    expect((await h.api.get('/readyz')).status).toBe(200);
+    await waitUntil(async () => (await h.api.get('/readyz')).status === 200, {
+      what: '/readyz to report Redis back',
+    });
   });
 });

@@ -70,7 +70,10 @@ export async function startHarness(
   env: Record<string, string> = {},
   options: ComposeOptions = {},
 ): Promise<Harness> {
-  const databaseUrl = await createTestDatabase();
+  // A test may name the database's URL itself (to reach MySQL through a relay); the harness
+  // still creates, migrates and drops it.
+  const databaseUrl = env.DATABASE_URL ?? `${MYSQL_URL}/${uniqueName('test')}`;
+  await ensureDatabase(databaseUrl);
   const prefix = uniqueName('bull');
   const config = loadConfig('all', {
     DATABASE_URL: databaseUrl,
@@ -90,6 +93,7 @@ export async function startHarness(
   });
   await services.db.migrate.latest(migrationConfig);
   services.markStarted();
+  await services.readiness.start();
   for (const user of Object.values(USERS)) await saveUser(services.repositories.users, user);
 
   let workers: ReturnType<Services['createWorkers']> | undefined;
@@ -113,6 +117,7 @@ export async function startHarness(
       await workers?.maintenance.queue.close();
       await services.orderQueue.queue.obliterate({ force: true }).catch(() => undefined);
       await services.orderQueue.close();
+      await services.closeProbes();
       // A test may leave Redis just restarted; cleaning up is best effort there.
       await deleteKeys(services, prefix).catch(() => undefined);
       await services.redis.quit().catch(() => undefined);

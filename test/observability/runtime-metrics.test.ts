@@ -181,14 +181,14 @@ describe('per-process gauges during a Redis outage', () => {
         return (
           valueOf(samples, 'redis_connection_up', { connection: 'worker' }) === 0 &&
           valueOf(samples, 'redis_connection_up', { connection: 'producer' }) === 0 &&
+          valueOf(samples, 'order_service_ready') === 0 &&
           samples
         );
       },
-      { what: 'both connections to drop' },
+      { what: 'both connections to drop and readiness to notice' },
     );
     expect(valueOf(down, 'dependency_up', { dependency: 'redis' })).toBe(0);
     expect(valueOf(down, 'dependency_up', { dependency: 'mysql' })).toBe(1);
-    expect(valueOf(down, 'order_service_ready')).toBe(0);
 
     redis = await startRedis(port);
     const up = await waitUntil(

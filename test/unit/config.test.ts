@@ -61,3 +61,22 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('METRICS_HOST', () => {
+  it('defaults to every IPv4 address', () => {
+    expect(loadConfig('api', secret).metricsHost).toBe('0.0.0.0');
+  });
+
+  it.each(['127.0.0.1', '::', '::1', 'localhost', 'metrics.internal.example'])(
+    'accepts %s',
+    (value) => {
+      expect(loadConfig('api', { ...secret, METRICS_HOST: value }).metricsHost).toBe(value);
+    },
+  );
+
+  it.each(['not a host', 'http://127.0.0.1', '127.0.0.1:9464', '-bad-'])('refuses %s', (value) => {
+    expect(() => loadConfig('api', { ...secret, METRICS_HOST: value })).toThrow(
+      /^METRICS_HOST: must be an IP address or a hostname/,
+    );
+  });
+});

@@ -7,8 +7,8 @@ export function healthRouter(readiness: Readiness): Router {
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', async (_req, res) => {
-    const { ready, body } = await readiness.report();
+  router.get('/readyz', (_req, res) => {
+    const { ready, body } = readiness.report();
     res.status(ready ? 200 : 503).json(body);
   });
   return router;
