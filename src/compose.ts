@@ -96,6 +96,7 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
   });
   const placeOrders = createPlaceOrders({
     orders,
+    customers,
     idempotency,
     locks: createIdempotencyLocks(redis, prefix),
     queue: orderQueue,

@@ -11,7 +11,10 @@ import type { Order } from '../domain/order';
 export async function updateCustomerReadModels(trx: Knex.Transaction, order: Order): Promise<void> {
   const at = order.created_at;
   const lines = new Map<string, { sku: string; name: string; quantity: number; amount: Money }>();
-  for (const item of order.items) {
+  // Rows are locked in one order (items by sku, then totals, then the summary) in every
+  // completion, so two completions for one customer wait for each other instead of deadlocking.
+  const items = [...order.items].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : 0));
+  for (const item of items) {
     const line = lines.get(item.sku);
     if (line) {
       line.quantity += item.quantity;

@@ -25,8 +25,35 @@ type SummaryRow = Omit<CustomerSummary, 'totals'>;
 
 const money = (amount: string, currency: string) => formatMoney(amount, minorUnits(currency) ?? 0);
 
+/** Customers this process has seen listed; bounded, as a cache. */
+const KNOWN_MAX = 100_000;
+
 /** Reads of the customer read models: each is O(page) through a primary-key range. */
 export function createCustomerRepository(db: Db) {
+  const known = new Set<string>();
+
+  /**
+   * Gives each customer a (zero) summary row so it is listed before its first completion. Run
+   * after the orders' own transaction, and writing only rows that are missing: a customer's
+   * existing row is never touched by placing an order (see insertOrders).
+   */
+  async function ensureListed(customerIds: string[]): Promise<void> {
+    const unknown = [...new Set(customerIds)].filter((id) => !known.has(id));
+    if (unknown.length === 0) return;
+    const listed: string[] = await db('customer_summaries')
+      .whereIn('customer_id', unknown)
+      .pluck('customer_id');
+    const missing = unknown.filter((id) => !listed.includes(id));
+    if (missing.length > 0) {
+      await db('customer_summaries')
+        .insert(missing.map((customer_id) => ({ customer_id })))
+        .onConflict('customer_id')
+        .ignore();
+    }
+    if (known.size + unknown.length > KNOWN_MAX) known.clear();
+    for (const id of unknown) known.add(id);
+  }
+
   async function listItems(
     customerId: string,
     limit: number,
@@ -69,7 +96,20 @@ export function createCustomerRepository(db: Db) {
     const [summary] = await withTotals(
       await db('customer_summaries').where({ customer_id: customerId }),
     );
-    return summary;
+    if (summary || !(await hasOrders(customerId))) return summary;
+    // Orders placed while the row could not be written (MySQL failed right after COMMIT).
+    return {
+      customer_id: customerId,
+      orders_count: 0,
+      items_count: 0,
+      totals: [],
+      first_order_at: null,
+      last_order_at: null,
+    };
+  }
+
+  async function hasOrders(customerId: string): Promise<boolean> {
+    return (await db('orders').where('customer_id', customerId).first('order_id')) !== undefined;
   }
 
   async function withTotals(rows: SummaryRow[]): Promise<CustomerSummary[]> {
@@ -92,7 +132,7 @@ export function createCustomerRepository(db: Db) {
     }));
   }
 
-  return { listItems, listSummaries, findSummary };
+  return { ensureListed, listItems, listSummaries, findSummary };
 }
 
 export type CustomerRepository = ReturnType<typeof createCustomerRepository>;

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { AppError } from '../lib/app-error';
 import type { Logger } from '../lib/logger';
 import type { Metrics } from '../lib/metrics';
+import type { CustomerRepository } from '../data-access/customer-repository';
 import type { IdempotencyRepository } from '../data-access/idempotency-repository';
 import type { IdempotencyLocks } from '../data-access/idempotency-locks';
 import type { OrderQueue } from '../data-access/order-queue';
@@ -26,6 +27,7 @@ const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 export function createPlaceOrders(deps: {
   orders: OrderRepository;
+  customers: Pick<CustomerRepository, 'ensureListed'>;
   idempotency: IdempotencyRepository;
   locks: IdempotencyLocks;
   queue: Pick<OrderQueue, 'enqueue'>;
@@ -82,6 +84,11 @@ export function createPlaceOrders(deps: {
   ): Promise<PlaceOrdersResult> {
     await deps.orders.insertOrders(orders, idempotency);
     deps.metrics.ordersCreated.inc(orders.length);
+    await deps.customers
+      .ensureListed(orders.map((o) => o.customer_id))
+      .catch((err: Error) =>
+        deps.logger.warn('customer summary not listed yet', { error: err.message }),
+      );
     await deps.queue.enqueue(orders.map((o) => o.order_id)).catch((err: Error) => {
       deps.logger.warn('enqueue failed; the reconciler will pick the orders up', {
         orders: orders.length,

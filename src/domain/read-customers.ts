@@ -23,7 +23,7 @@ export function createReadCustomers(deps: { customers: CustomerRepository }) {
       deps.customers.listItems(customerId, limit, after && { sku: after[0]!, currency: after[1]! }),
       after ? undefined : deps.customers.findSummary(customerId),
     ]);
-    // Every customer who ever ordered has a summary row, so a missing one means "no orders".
+    // findSummary answers for every customer with orders, so none means "no orders".
     if (!after && !summary)
       throw new AppError('not-found', `Customer ${customerId} has no orders.`);
     const last = data.at(-1);

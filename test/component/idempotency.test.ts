@@ -61,11 +61,11 @@ describe('Idempotency-Key on POST /orders', () => {
   });
 
   it('answers 409 while the first request with the key is in flight', async () => {
-    // Make the first request slow for real: hold a row lock its transaction needs.
-    await h.services.db('customer_summaries').insert({ customer_id: 'c-slow' });
+    // Make the first request slow for real: a lock on its order id's slot in the primary key
+    // holds its INSERT until the blocker ends.
     const blocker = await h.services.db.transaction();
-    await blocker('customer_summaries').where('customer_id', 'c-slow').forUpdate();
-    const body = orderBody({ customer_id: 'c-slow' });
+    await blocker('orders').where('order_id', 'slow-1').forUpdate();
+    const body = orderBody({ order_id: 'slow-1' });
     const first = post('key-inflight', body).then((r) => r);
     await waitUntil(
       async () => (await h.services.redis.keys(`${h.prefix}:idempotency:*`)).length > 0,

@@ -175,6 +175,37 @@ describe('POST /orders with one order', () => {
   });
 });
 
+describe('POST /orders and the read models', () => {
+  it("does not wait for a customer's read-model rows held by a completion", async () => {
+    const { db } = h.services;
+    await db('customer_summaries').insert({ customer_id: 'c-hot' });
+    await db('customer_totals').insert({ customer_id: 'c-hot', currency: 'USD', amount: '0' });
+    // What a completion on another connection (or Galera node) holds until it commits.
+    const completion = await db.transaction();
+    try {
+      await completion('customer_summaries').where('customer_id', 'c-hot').forUpdate();
+      await completion('customer_totals').where('customer_id', 'c-hot').forUpdate();
+      const res = await h.api
+        .post('/orders')
+        .set('Authorization', manager())
+        .send([orderBody({ customer_id: 'c-hot' }), orderBody({ customer_id: 'c-hot' })]);
+      expect(res.status).toBe(201);
+    } finally {
+      await completion.rollback();
+    }
+  });
+
+  it("lists a new customer's summary, with zeros, as soon as its first order is placed", async () => {
+    await h.api
+      .post('/orders')
+      .set('Authorization', manager())
+      .send(orderBody({ customer_id: 'c-newcomer' }))
+      .expect(201);
+    const row = await h.services.db('customer_summaries').where('customer_id', 'c-newcomer');
+    expect(row).toEqual([expect.objectContaining({ orders_count: 0 })]);
+  });
+});
+
 describe('POST /orders as a customer', () => {
   it("uses the customer's own id when customer_id is omitted", async () => {
     const res = await h.api

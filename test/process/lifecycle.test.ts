@@ -133,14 +133,11 @@ describe('the all role', () => {
       { what: 'completion' },
     );
 
-    // Hold a row lock so the next request is in flight when SIGTERM arrives.
+    // Lock the new order id's slot in the primary key so the next request is in flight when
+    // SIGTERM arrives.
     const db = createDb(databaseUrl);
-    await db('customer_summaries')
-      .insert({ customer_id: 'c-slow' })
-      .onConflict('customer_id')
-      .ignore();
     const blocker = await db.transaction();
-    await blocker('customer_summaries').where('customer_id', 'c-slow').forUpdate();
+    await blocker('orders').where('order_id', 'life-2').forUpdate();
     const inFlight = fetch(`${base}/orders`, {
       method: 'POST',
       headers: auth,
@@ -150,8 +147,7 @@ describe('the all role', () => {
       async () =>
         lines.length > 0 &&
         (await db.raw('SHOW PROCESSLIST'))[0].some(
-          (p: { Info: string | null }) =>
-            p.Info?.includes('customer_summaries') && p.Info.includes('insert'),
+          (p: { Info: string | null }) => p.Info?.includes('insert into `orders`') === true,
         ),
       { what: 'the request to block in MySQL' },
     );
