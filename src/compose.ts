@@ -124,6 +124,7 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
       orderWorker: createOrderWorker({
         connection,
         prefix,
+        database: new URL(config.databaseUrl).pathname.slice(1),
         processOrder,
         metrics,
         logger,

@@ -9,6 +9,8 @@ import type { ProcessOrder } from '../../domain/process-order';
 export function createOrderWorker(deps: {
   connection: ConnectionOptions;
   prefix: string;
+  /** The database this worker reads, named when a job's order is not there. */
+  database: string;
   processOrder: ProcessOrder;
   metrics: Metrics;
   logger: Logger;
@@ -26,6 +28,15 @@ export function createOrderWorker(deps: {
         try {
           const outcome = await deps.processOrder(job.data.orderId, lastAttempt);
           end({ outcome });
+          if (outcome === 'missing') {
+            // Orders are committed before they are enqueued: the job is another database's (a
+            // deployment sharing this Redis prefix) or its order was deleted by hand.
+            deps.metrics.jobsMissing.inc();
+            deps.logger.warn('order job for an order not in this database, dropped', {
+              database: deps.database,
+              redis_prefix: deps.prefix,
+            });
+          }
           return outcome;
         } catch (err) {
           end({ outcome: 'error' });
