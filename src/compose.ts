@@ -27,8 +27,6 @@ import { createMaintenance } from './entry-points/worker/maintenance';
 import { registerSharedGauges } from './entry-points/worker/shared-gauges';
 
 export interface ComposeOptions {
-  /** Redis key prefix for queues, locks and rate limits (tests use their own). */
-  redisPrefix?: string;
   fulfil?: Fulfil;
   validateResponses?: boolean;
   workerConcurrency?: number;
@@ -47,7 +45,7 @@ export interface ComposeOptions {
  * main.ts starts what a role needs; tests build the same graph against their own database.
  */
 export function compose(config: Readonly<Config>, logger: Logger, options: ComposeOptions = {}) {
-  const prefix = options.redisPrefix ?? 'bull';
+  const prefix = config.redisPrefix;
   const metrics: Metrics = createMetrics();
   const db = createDb(config.databaseUrl);
   const redis = createRedis(config.redisUrl, 'producer', logger);

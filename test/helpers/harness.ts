@@ -63,15 +63,15 @@ export interface Harness {
 }
 
 /**
- * The real service graph (compose) on its own MySQL database and Redis key prefix, with the
- * test users created. Responses are validated against the OpenAPI document.
+ * The real service graph (compose) on its own MySQL database, with the test users created.
+ * Its Redis key prefix is the default derived from that database's unique name (REDIS_PREFIX
+ * in `env` overrides it). Responses are validated against the OpenAPI document.
  */
 export async function startHarness(
   env: Record<string, string> = {},
   options: ComposeOptions = {},
 ): Promise<Harness> {
   const databaseUrl = await createTestDatabase();
-  const prefix = uniqueName('bull');
   const config = loadConfig('all', {
     DATABASE_URL: databaseUrl,
     REDIS_URL,
@@ -83,11 +83,8 @@ export async function startHarness(
   const stream = new PassThrough();
   stream.on('data', (line: Buffer) => logs.push(line.toString()));
   const logger = createLogger('debug', stream);
-  const services = compose(config, logger, {
-    redisPrefix: prefix,
-    validateResponses: true,
-    ...options,
-  });
+  const services = compose(config, logger, { validateResponses: true, ...options });
+  const prefix = config.redisPrefix;
   await services.db.migrate.latest(migrationConfig);
   services.markStarted();
   for (const user of Object.values(USERS)) await saveUser(services.repositories.users, user);
