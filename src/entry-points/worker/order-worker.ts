@@ -1,13 +1,15 @@
-import { Worker, ConnectionOptions } from 'bullmq';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 import type { Metrics } from '../../lib/metrics';
 import { runWithContext } from '../../lib/request-context';
 import { ORDERS_QUEUE, OrderJob } from '../../data-access/order-queue';
+import { isOutageError } from '../../data-access/redis';
 import type { ProcessOrder } from '../../domain/process-order';
 
 /** Consumes the orders queue. Delivery is at least once; processOrder makes it once in effect. */
 export function createOrderWorker(deps: {
-  connection: ConnectionOptions;
+  connection: Redis;
   prefix: string;
   /** The database this worker reads, named when a job's order is not there. */
   database: string;
@@ -55,6 +57,11 @@ export function createOrderWorker(deps: {
       ...(deps.lockMs ? { lockDuration: deps.lockMs, stalledInterval: deps.lockMs } : {}),
     },
   );
-  worker.on('error', (err) => deps.logger.warn('order worker error', { error: err.message }));
+  // Outages are in the producer's reconnect line already.
+  worker.on('error', (err) => {
+    if (!isOutageError(err, deps.connection)) {
+      deps.logger.warn('order worker error', { error: err.message });
+    }
+  });
   return worker;
 }
