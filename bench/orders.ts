@@ -47,7 +47,6 @@ async function throughput(total: number, concurrency: number, task: (i: number) 
 async function main() {
   const dbName = `os_bench_${randomBytes(4).toString('hex')}`;
   const databaseUrl = `${MYSQL}/${dbName}`;
-  const prefix = `bench-${randomBytes(4).toString('hex')}`;
   await ensureDatabase(databaseUrl);
   const config = loadConfig('all', {
     DATABASE_URL: databaseUrl,
@@ -55,9 +54,9 @@ async function main() {
     JWT_SECRET: randomBytes(32).toString('hex'),
     RATE_LIMIT_MAX: '1000000',
   });
-  const services = compose(config, createLogger('error', new PassThrough()), {
-    redisPrefix: prefix,
-  });
+  const services = compose(config, createLogger('error', new PassThrough()));
+  // The default prefix, derived from the bench's own database name.
+  const prefix = config.redisPrefix;
   await services.db.migrate.latest(migrationConfig);
   services.markStarted();
   await saveUser(services.repositories.users, {

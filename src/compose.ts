@@ -34,8 +34,6 @@ const AUTH_FAILURE_WINDOW_SECONDS = 15 * 60;
 const ACCOUNT_FAILURE_WINDOW_SECONDS = 60;
 
 export interface ComposeOptions {
-  /** Redis key prefix for queues, locks and rate limits (tests use their own). */
-  redisPrefix?: string;
   fulfil?: Fulfil;
   validateResponses?: boolean;
   workerConcurrency?: number;
@@ -58,7 +56,7 @@ export interface ComposeOptions {
  * main.ts starts what a role needs; tests build the same graph against their own database.
  */
 export function compose(config: Readonly<Config>, logger: Logger, options: ComposeOptions = {}) {
-  const prefix = options.redisPrefix ?? 'bull';
+  const prefix = config.redisPrefix;
   const metrics: Metrics = createMetrics();
   const db = createDb(config.databaseUrl);
   const redis = createRedis(config.redisUrl, 'producer', logger);
@@ -154,6 +152,7 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
       orderWorker: createOrderWorker({
         connection,
         prefix,
+        database: new URL(config.databaseUrl).pathname.slice(1),
         processOrder,
         metrics,
         logger,

@@ -60,6 +60,19 @@ const host = z.string().refine((v) => isIP(v) !== 0 || HOSTNAME.test(v), {
   message: 'must be an IP address or a hostname',
 });
 
+/**
+ * Key prefix for BullMQ queues, rate limits and locks. No ':' (BullMQ's separator) and no glob
+ * characters, so `SCAN MATCH <prefix>:*` finds this deployment's keys and no other's; braces
+ * only around the whole prefix, as a Redis Cluster hash tag keeping a queue in one slot.
+ */
+const REDIS_PREFIX = /^([A-Za-z0-9._-]{1,128}|\{[A-Za-z0-9._-]{1,126}\})$/;
+
+/** `order-service-<database>`: instances on different databases get different queues. */
+function defaultRedisPrefix(databaseUrl: string): string {
+  const database = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
+  return database ? `order-service-${database.replace(/[^A-Za-z0-9._-]/g, '_')}` : 'order-service';
+}
+
 const optionalString = z
   .string()
   .optional()
@@ -71,6 +84,9 @@ const schema = z.object({
   METRICS_HOST: optionalString.pipe(host.optional()),
   DATABASE_URL: url(['mysql:']).default('mysql://root@127.0.0.1:3306/orders'),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  REDIS_PREFIX: optionalString.refine((v) => v === undefined || REDIS_PREFIX.test(v), {
+    message: 'must be 1-128 characters of A-Z a-z 0-9 . _ - (optionally wrapped in {})',
+  }),
   MIGRATE_ON_START: boolean.optional(),
   JWT_SECRET: optionalString.refine((v) => v === undefined || Buffer.byteLength(v) >= 32, {
     message: 'must be at least 32 bytes',
@@ -117,6 +133,7 @@ export interface Config {
   metricsHost: string;
   databaseUrl: string;
   redisUrl: string;
+  redisPrefix: string;
   migrateOnStart: boolean;
   jwt: {
     secret?: string;
@@ -171,6 +188,7 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     metricsHost: e.METRICS_HOST ?? '0.0.0.0',
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisPrefix: e.REDIS_PREFIX ?? defaultRedisPrefix(e.DATABASE_URL),
     migrateOnStart: e.MIGRATE_ON_START ?? role === 'all',
     jwt: {
       secret: ephemeralSecret ? randomBytes(32).toString('base64url') : e.JWT_SECRET,

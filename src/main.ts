@@ -5,6 +5,7 @@ import { createLogger, Logger } from './lib/logger';
 import { createShutdown } from './lib/shutdown';
 import { waitFor } from './lib/wait-for';
 import { AppError } from './lib/app-error';
+import { EX_CONFIG, exitOnListenError, exitOnUncaughtErrors } from './lib/fatal-errors';
 import { createDb, ensureDatabase, Db } from './data-access/db';
 import { migrationConfig } from './data-access/migrations';
 import { createUserRepository } from './data-access/user-repository';
@@ -16,7 +17,6 @@ import { usersCommand, USERS_USAGE } from './entry-points/cli/users-command';
 
 const ROLES: Role[] = ['all', 'api', 'worker', 'migrate', 'users'];
 const EX_USAGE = 64;
-const EX_CONFIG = 78;
 
 async function main(argv: string[]): Promise<void> {
   const [role, ...rest] = argv as [Role | undefined, ...string[]];
@@ -33,6 +33,7 @@ async function main(argv: string[]): Promise<void> {
     process.exit(EX_CONFIG);
   }
   const logger = createLogger(config.logLevel);
+  exitOnUncaughtErrors(logger);
 
   if (role === 'migrate') return runOnce(config, logger, (db) => migrate(config, db, logger));
   if (role === 'users') {
@@ -86,6 +87,8 @@ async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, l
     role === 'worker' ? createHealthApp(services.readiness) : services.app,
   );
   const metricsServer = createMetricsServer(services.metrics.registry);
+  exitOnListenError(server, 'PORT', config.port, logger);
+  exitOnListenError(metricsServer, 'METRICS_PORT', config.metricsPort, logger);
   server.listen(config.port, () => logger.info('http listening', { port: config.port, role }));
   metricsServer.listen(config.metricsPort, config.metricsHost);
   void services.readiness.start(); // 503 "starting" until the first refresh is done

@@ -1,5 +1,7 @@
-import { Queue, ConnectionOptions } from 'bullmq';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger';
+import { isOutageError } from './redis';
 
 export const ORDERS_QUEUE = 'orders';
 
@@ -20,7 +22,7 @@ export function orderJobId(orderId: string): string {
 }
 
 export function createOrderQueue(
-  connection: ConnectionOptions,
+  connection: Redis,
   prefix: string,
   logger: Logger,
   backoffMs = 1000,
@@ -36,8 +38,11 @@ export function createOrderQueue(
     },
   });
 
-  // Without a listener BullMQ prints raw connection errors; ours are JSON log lines.
-  queue.on('error', (err) => logger.warn('orders queue error', { error: err.message }));
+  // Without a listener BullMQ prints raw errors; ours are JSON lines, outages excepted (the
+  // producer's reconnect line tells those).
+  queue.on('error', (err) => {
+    if (!isOutageError(err, connection)) logger.warn('orders queue error', { error: err.message });
+  });
 
   async function enqueue(orderIds: string[]): Promise<void> {
     if (orderIds.length === 0) return;

@@ -1,39 +1,57 @@
 import { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from '../lib/logger';
 
+/** 500 ms doubling, capped at 5 s: gentle while Redis is away, quick to see it back. */
+export function redisRetryDelay(attempt: number): number {
+  return Math.min(500 * 2 ** (attempt - 1), 5000);
+}
+
+/**
+ * Whether an error a BullMQ queue or worker emits is already told by the reconnect line: a
+ * socket error, or any error while its connection is not ready (a refused AUTH, a command cut
+ * off by the outage). BullMQ re-emits every error of its connections, blocking ones included.
+ */
+export function isOutageError(err: Error, connection: Redis): boolean {
+  return (err as NodeJS.ErrnoException).syscall !== undefined || connection.status !== 'ready';
+}
+
 /**
  * Two kinds of connection, as BullMQ's production guide asks: producers (API, locks, rate
  * limits) fail fast while Redis is down instead of queueing commands; workers block and retry
- * forever (`maxRetriesPerRequest: null`). Both reconnect on their own and log each failed try
- * with host and port only.
+ * forever (`maxRetriesPerRequest: null`). Every connection, BullMQ's duplicates too (they copy
+ * these options), retries on the same schedule, so only the producer, which every role has,
+ * logs its attempts at warn: one line per attempt per process, host and port only.
  */
 export function createRedis(url: string, kind: 'producer' | 'worker', logger: Logger): Redis {
   const options: RedisOptions =
     kind === 'producer'
       ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2000 }
       : { maxRetriesPerRequest: null };
-  let attempt = 0;
   const redis = new Redis(url, {
     ...options,
     connectTimeout: 5000,
-    retryStrategy: (times) => {
-      attempt = times;
-      return Math.min(times * 200, 5000);
-    },
+    retryStrategy: redisRetryDelay,
   });
   const where = `${redis.options.host}:${redis.options.port}`;
-  // ioredis emits one error per failed connection attempt: one line each, host and port only.
+  let attempt = 0;
+  // A server shutting down cleanly closes the socket without an error.
+  let lastError = 'connection closed';
+
+  // ioredis emits 'error' only for a failed or lost connection, then 'reconnecting' with the
+  // delay it chose: the reconnect line carries the error.
   redis.on('error', (err: Error) => {
-    logger.warn('redis unreachable, retrying', {
-      redis: where,
-      kind,
-      attempt: attempt + 1,
-      error: err.message,
-    });
+    lastError = err.message;
+  });
+  redis.on('reconnecting', (delayMs: number) => {
+    attempt++;
+    const line = { redis: where, attempt, retry_in_ms: delayMs, error: lastError };
+    if (kind === 'producer') logger.warn('redis unreachable, retrying', line);
+    else logger.debug('redis connection retrying', { ...line, kind });
   });
   redis.on('ready', () => {
-    if (attempt > 0) logger.info('redis reachable', { redis: where, kind });
+    if (kind === 'producer' && attempt > 0) logger.info('redis reachable', { redis: where });
     attempt = 0;
+    lastError = 'connection closed';
   });
   return redis;
 }

@@ -56,6 +56,11 @@ export function createMetrics(build: BuildInfo = buildInfo()) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
+    jobsMissing: new client.Counter({
+      name: 'order_jobs_missing_total',
+      help: 'Order jobs for an order not in this database (a deployment sharing the Redis prefix?).',
+      registers,
+    }),
     idempotencyReplays: new client.Counter({
       name: 'idempotency_replays_total',
       help: 'Responses replayed for a repeated Idempotency-Key.',

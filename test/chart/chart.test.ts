@@ -390,7 +390,7 @@ describe('production scenario (every feature on)', () => {
       type: 'redis',
       metadata: {
         address: 'redis-master.redis.svc:6379',
-        listName: 'bull:orders:wait',
+        listName: `${NAMESPACE}.${RELEASE}:orders:wait`,
         listLength: '500',
       },
     });
@@ -583,6 +583,29 @@ describe('rendering with overrides', () => {
     expect(() =>
       render({ set: { 'redis.url': 'redis://r:6379', 'auth.jwtSecret': 'x'.repeat(32) } }),
     ).toThrow(/database.url is required/);
+  });
+
+  it('derives REDIS_PREFIX from the release namespace and name, so releases can share a Redis', () => {
+    expect(configOf(minimal).REDIS_PREFIX).toBe(`${NAMESPACE}.${RELEASE}`);
+    const other = render({ valuesFiles: base, release: 'orders-eu' });
+    const config = findAll<{ data: Record<string, string> }>(other, 'ConfigMap').find(
+      (c) => c.data.REDIS_PREFIX,
+    );
+    expect(config?.data.REDIS_PREFIX).toBe(`${NAMESPACE}.orders-eu`);
+  });
+
+  it('takes REDIS_PREFIX from redis.prefix, and KEDA watches the wait list under it', () => {
+    const objects = render({
+      valuesFiles: ['charts/order-service/ci/production-values.yaml'],
+      set: { 'redis.prefix': 'bull' },
+    });
+    expect(configOf(objects).REDIS_PREFIX).toBe('bull');
+    const scaled = find<{ spec: { triggers: { metadata: Record<string, string> }[] } }>(
+      objects,
+      'ScaledObject',
+      WORKER,
+    );
+    expect(scaled.spec.triggers[0]!.metadata.listName).toBe('bull:orders:wait');
   });
 
   it('puts the release namespace into the ServiceMonitor', () => {

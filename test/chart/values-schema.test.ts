@@ -39,6 +39,15 @@ describe('values.schema.json', () => {
     expect(templateError({ 'auth.jwtSecret': 'too-short' })).toMatch(/jwtSecret/);
   });
 
+  // ('{orders}', a hash tag, is valid too, but --set reads braces as a list.)
+  it.each(['orders.eu', ''])('accepts the Redis prefix "%s"', (prefix) => {
+    expect(helmTemplate({ valuesFiles: minimal, set: { 'redis.prefix': prefix } }).status).toBe(0);
+  });
+
+  it('rejects a Redis prefix with a colon, which would nest inside BullMQ keys', () => {
+    expect(templateError({ 'redis.prefix': 'orders:eu' })).toMatch(/prefix/);
+  });
+
   it('rejects an unknown preStop mode', () => {
     expect(templateError({ 'api.preStop.mode': 'wait' })).toMatch(/preStop/);
   });

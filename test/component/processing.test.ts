@@ -104,6 +104,22 @@ describe('order processing', () => {
     await waitForStatus('flaky-1', 'completed');
   });
 
+  it('logs and counts a job whose order is not in this database', async () => {
+    // Another deployment's job, as when two share one Redis key prefix.
+    await h.services.orderQueue.enqueue(['elsewhere-1']);
+    const missing = await waitUntil(
+      async () => (await h.services.metrics.jobsMissing.get()).values[0]?.value === 1,
+      { what: 'the missing job to be counted' },
+    );
+    expect(missing).toBe(true);
+    const line = h.logs.find((l) => l.includes('not in this database'));
+    expect(JSON.parse(line!)).toMatchObject({
+      level: 'warn',
+      order_id: 'elsewhere-1',
+      redis_prefix: h.prefix,
+    });
+  });
+
   it('reconciler enqueues an order that was committed but never enqueued', async () => {
     // As if the API died between COMMIT and queue.add.
     await h.services.repositories.orders.insertOrders([pendingOrder('orphan-1', 'c-orphan')]);

@@ -98,7 +98,7 @@ describe('behind one proxy hop (TRUST_PROXY=1)', () => {
 describe('two API instances', () => {
   it('share one budget through Redis', async () => {
     const a = await startHarness(limits);
-    const b = await startHarness(limits, { redisPrefix: a.prefix });
+    const b = await startHarness({ ...limits, REDIS_PREFIX: a.prefix });
     try {
       expect((await a.api.get('/ping')).status).toBe(200);
       expect((await b.api.get('/ping')).status).toBe(200);

@@ -52,16 +52,13 @@ it('runs a job again on another worker after its first worker stopped mid-job', 
     'processing',
   );
 
-  // A second worker (another pod) on the same database and queue.
+  // A second worker (another pod) on the same database, so on the same default key prefix.
   const config = loadConfig('worker', {
     DATABASE_URL: h.services.config.databaseUrl,
     REDIS_URL,
     JWT_SECRET,
   });
-  const other = compose(config, createLogger('error', new PassThrough()), {
-    redisPrefix: h.prefix,
-    workerLockMs: 1000,
-  });
+  const other = compose(config, createLogger('error', new PassThrough()), { workerLockMs: 1000 });
   const workers = other.createWorkers();
   void workers.orderWorker.run();
   try {

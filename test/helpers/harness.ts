@@ -63,8 +63,9 @@ export interface Harness {
 }
 
 /**
- * The real service graph (compose) on its own MySQL database and Redis key prefix, with the
- * test users created. Responses are validated against the OpenAPI document.
+ * The real service graph (compose) on its own MySQL database, with the test users created.
+ * Its Redis key prefix is the default derived from that database's unique name (REDIS_PREFIX
+ * in `env` overrides it). Responses are validated against the OpenAPI document.
  */
 export async function startHarness(
   env: Record<string, string> = {},
@@ -74,7 +75,6 @@ export async function startHarness(
   // still creates, migrates and drops it.
   const databaseUrl = env.DATABASE_URL ?? `${MYSQL_URL}/${uniqueName('test')}`;
   await ensureDatabase(databaseUrl);
-  const prefix = uniqueName('bull');
   const config = loadConfig('all', {
     DATABASE_URL: databaseUrl,
     REDIS_URL,
@@ -86,11 +86,8 @@ export async function startHarness(
   const stream = new PassThrough();
   stream.on('data', (line: Buffer) => logs.push(line.toString()));
   const logger = createLogger('debug', stream);
-  const services = compose(config, logger, {
-    redisPrefix: prefix,
-    validateResponses: true,
-    ...options,
-  });
+  const services = compose(config, logger, { validateResponses: true, ...options });
+  const prefix = config.redisPrefix;
   await services.db.migrate.latest(migrationConfig);
   services.markStarted();
   await services.readiness.start();

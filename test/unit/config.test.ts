@@ -80,3 +80,33 @@ describe('METRICS_HOST', () => {
     );
   });
 });
+
+describe('REDIS_PREFIX', () => {
+  const prefixFor = (env: Record<string, string>) => loadConfig('worker', env).redisPrefix;
+
+  it('defaults to one derived from the database name, so two databases never share queues', () => {
+    expect(prefixFor({})).toBe('order-service-orders');
+    expect(prefixFor({ REDIS_PREFIX: '' })).toBe('order-service-orders');
+    expect(prefixFor({ DATABASE_URL: 'mysql://u:p@db:3306/shop_eu' })).toBe(
+      'order-service-shop_eu',
+    );
+  });
+
+  it('replaces characters a prefix may not carry in the derived default', () => {
+    expect(prefixFor({ DATABASE_URL: 'mysql://db/my%24db%3Aone' })).toBe('order-service-my_db_one');
+    expect(prefixFor({ DATABASE_URL: 'mysql://db/' })).toBe('order-service');
+  });
+
+  it.each(['bull', 'staging.orders', 'a-b_c.1', '{orders}'])('accepts %s', (value) => {
+    expect(prefixFor({ REDIS_PREFIX: value })).toBe(value);
+  });
+
+  it.each(['orders:eu', 'orders*', 'with space', '{a}b', 'a{b}'])('refuses %s', (value) => {
+    expect(() => loadConfig('worker', { REDIS_PREFIX: value })).toThrow(/^REDIS_PREFIX: /);
+  });
+
+  it('allows at most 128 characters', () => {
+    expect(prefixFor({ REDIS_PREFIX: 'x'.repeat(128) })).toHaveLength(128);
+    expect(() => loadConfig('worker', { REDIS_PREFIX: 'x'.repeat(129) })).toThrow(/^REDIS_PREFIX/);
+  });
+});

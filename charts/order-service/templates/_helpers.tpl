@@ -82,6 +82,13 @@ The Secret holding DATABASE_URL, REDIS_URL, JWT_SECRET and ADMIN_*.
 {{- end }}
 
 {{/*
+REDIS_PREFIX: redis.prefix, or <namespace>.<release>, unique per release in a cluster.
+*/}}
+{{- define "order-service.redisPrefix" -}}
+{{- default (printf "%s.%s" .Release.Namespace .Release.Name) .Values.redis.prefix }}
+{{- end }}
+
+{{/*
 Replica count a PodDisruptionBudget must protect: the HPA/KEDA minimum when autoscaling.
 Usage: include "order-service.minReplicas" (dict "root" $ "component" "api")
 */}}

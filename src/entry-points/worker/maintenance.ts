@@ -2,6 +2,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 import { runWithContext } from '../../lib/request-context';
+import { isOutageError } from '../../data-access/redis';
 
 export const MAINTENANCE_QUEUE = 'maintenance';
 const RECONCILE_EVERY_MS = 30_000;
@@ -31,8 +32,12 @@ export function createMaintenance(deps: {
       ),
     { connection: deps.connection, prefix: deps.prefix, concurrency: 1, autorun: false },
   );
-  worker.on('error', (err) => deps.logger.warn('maintenance worker error', { error: err.message }));
-  queue.on('error', (err) => deps.logger.warn('maintenance queue error', { error: err.message }));
+  // Outages are in the producer's reconnect line already.
+  const warn = (message: string) => (err: Error) => {
+    if (!isOutageError(err, deps.connection)) deps.logger.warn(message, { error: err.message });
+  };
+  worker.on('error', warn('maintenance worker error'));
+  queue.on('error', warn('maintenance queue error'));
   worker.on('failed', (job, err) =>
     deps.logger.warn('maintenance job failed', { job: job?.name, error: err.message }),
   );

@@ -1,14 +1,18 @@
-import { Worker, ConnectionOptions } from 'bullmq';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 import type { Metrics } from '../../lib/metrics';
 import { runWithContext } from '../../lib/request-context';
 import { ORDERS_QUEUE, OrderJob } from '../../data-access/order-queue';
+import { isOutageError } from '../../data-access/redis';
 import type { ProcessOrder } from '../../domain/process-order';
 
 /** Consumes the orders queue. Delivery is at least once; processOrder makes it once in effect. */
 export function createOrderWorker(deps: {
-  connection: ConnectionOptions;
+  connection: Redis;
   prefix: string;
+  /** The database this worker reads, named when a job's order is not there. */
+  database: string;
   processOrder: ProcessOrder;
   metrics: Metrics;
   logger: Logger;
@@ -26,6 +30,15 @@ export function createOrderWorker(deps: {
         try {
           const outcome = await deps.processOrder(job.data.orderId, lastAttempt);
           end({ outcome });
+          if (outcome === 'missing') {
+            // Orders are committed before they are enqueued: the job is another database's (a
+            // deployment sharing this Redis prefix) or its order was deleted by hand.
+            deps.metrics.jobsMissing.inc();
+            deps.logger.warn('order job for an order not in this database, dropped', {
+              database: deps.database,
+              redis_prefix: deps.prefix,
+            });
+          }
           return outcome;
         } catch (err) {
           end({ outcome: 'error' });
@@ -44,6 +57,11 @@ export function createOrderWorker(deps: {
       ...(deps.lockMs ? { lockDuration: deps.lockMs, stalledInterval: deps.lockMs } : {}),
     },
   );
-  worker.on('error', (err) => deps.logger.warn('order worker error', { error: err.message }));
+  // Outages are in the producer's reconnect line already.
+  worker.on('error', (err) => {
+    if (!isOutageError(err, deps.connection)) {
+      deps.logger.warn('order worker error', { error: err.message });
+    }
+  });
   return worker;
 }
