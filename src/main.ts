@@ -13,6 +13,7 @@ import { ensureManager } from './domain/manage-users';
 import { createHealthApp } from './entry-points/api/app';
 import { createMetricsServer } from './entry-points/metrics-server';
 import { createHttpServer } from './entry-points/http-server';
+import { trackForDrain } from './entry-points/http-drain';
 import { usersCommand, USERS_USAGE } from './entry-points/cli/users-command';
 
 const ROLES: Role[] = ['all', 'api', 'worker', 'migrate', 'users'];
@@ -86,6 +87,7 @@ async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, l
   const server = createHttpServer(
     role === 'worker' ? createHealthApp(services.readiness) : services.app,
   );
+  const httpDrain = trackForDrain(server);
   const metricsServer = createMetricsServer(services.metrics.registry);
   exitOnListenError(server, 'PORT', config.port, logger);
   exitOnListenError(metricsServer, 'METRICS_PORT', config.metricsPort, logger);
@@ -94,11 +96,12 @@ async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, l
   void services.readiness.start(); // 503 "starting" until the first refresh is done
 
   let workers: ReturnType<Services['createWorkers']> | undefined;
-  registerShutdown(shutdown, services, server, metricsServer, () => workers);
+  registerShutdown(shutdown, services, httpDrain, metricsServer, () => workers);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       logger.info('shutting down', { signal });
-      void shutdown.run().then(() => process.exit(0));
+      // Non-zero when a step failed or was cut off: the orchestrator should hear about it.
+      void shutdown.run().then((clean) => process.exit(clean ? 0 : 1));
     });
   }
 
@@ -124,16 +127,12 @@ async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, l
 function registerShutdown(
   shutdown: ReturnType<typeof createShutdown>,
   services: Services,
-  server: http.Server,
+  server: ReturnType<typeof trackForDrain>,
   metricsServer: http.Server,
   workers: () => ReturnType<Services['createWorkers']> | undefined,
 ) {
   shutdown.add('readiness', async () => services.readiness.startDraining());
-  shutdown.add('http', () => {
-    const closed = new Promise((resolve) => server.close(resolve));
-    server.closeIdleConnections();
-    return closed;
-  });
+  shutdown.add('http', () => server.drain());
   // A job still running at the deadline keeps its lock until it expires; BullMQ then hands it
   // to another worker as stalled, so it is retried, not lost.
   shutdown.add('workers', async () => {
