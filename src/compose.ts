@@ -6,6 +6,7 @@ import { createReadiness } from './lib/readiness';
 import { registerRuntimeGauges } from './lib/runtime-gauges';
 import { createDb, createMysqlProbe } from './data-access/db';
 import { createRedis } from './data-access/redis';
+import { checkMysqlSettings, checkRedisSettings } from './data-access/durability-settings';
 import { createOrderRepository } from './data-access/order-repository';
 import { createCustomerRepository } from './data-access/customer-repository';
 import { createIdempotencyRepository } from './data-access/idempotency-repository';
@@ -181,6 +182,30 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
     app,
     createWorkers,
     markStarted: readiness.markStarted,
+    /**
+     * Reads the durability settings of MySQL and Redis, logs a warning for each wrong one and
+     * sets dependency_setting_ok. Never fails start-up: a wrong setting is a risk, not an outage.
+     */
+    async checkDurability(): Promise<void> {
+      const checks = await Promise.all([
+        checkMysqlSettings(db).catch(() => []),
+        checkRedisSettings(redis).catch(() => []),
+      ]);
+      for (const c of checks.flat()) {
+        metrics.durabilitySetting.set(
+          { dependency: c.dependency, setting: c.setting },
+          c.ok ? 1 : 0,
+        );
+        if (!c.ok) {
+          logger.warn(`${c.dependency} setting risks data loss`, {
+            setting: c.setting,
+            actual: c.actual,
+            expected: c.expected,
+            risk: c.risk,
+          });
+        }
+      }
+    },
     /** Stops the readiness refreshes and closes the probe's MySQL connection. */
     async closeProbes(): Promise<void> {
       await readiness.stop();

@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<void> {
 
 /** Short-lived roles: run against MySQL, close, exit 0, or print one line and exit 1. */
 async function runOnce(config: Config, logger: Logger, work: (db: Db) => Promise<void>) {
-  const db = createDb(config.databaseUrl, { min: 0, max: 2 });
+  const db = createDb(config.databaseUrl, { min: 0, max: 2 }, { queryDeadlineMs: 0 });
   try {
     await work(db);
   } catch (err) {
@@ -107,12 +107,16 @@ async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, l
 
   const url = new URL(config.databaseUrl);
   const mysql = { name: 'mysql', where: `${url.hostname}:${url.port || 3306}` };
-  if (config.migrateOnStart) await migrate(config, services.db, logger);
-  else await waitFor(mysql, () => services.db.raw('SELECT 1'), logger);
+  if (config.migrateOnStart) {
+    // On a pool of its own: a migration's statements may run longer than a request's deadline.
+    const migrations = createDb(config.databaseUrl, { min: 0, max: 1 }, { queryDeadlineMs: 0 });
+    await migrate(config, migrations, logger).finally(() => migrations.destroy());
+  } else await waitFor(mysql, () => services.db.raw('SELECT 1'), logger);
   if (config.admin) {
     const saved = await ensureManager(services.repositories.users, config.admin);
     logger.info('admin user ensured', { username: config.admin.username, saved });
   }
+  await services.checkDurability();
   services.markStarted();
 
   if (role !== 'api') {

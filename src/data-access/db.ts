@@ -1,13 +1,30 @@
 import knex, { Knex } from 'knex';
 import mysql from 'mysql2/promise';
+import { QUERY_TIMEOUT_CODE } from './dependency-errors';
 
 export type Db = Knex;
+
+/**
+ * How long one statement may go unanswered before its connection is dropped and the caller gets
+ * a "MySQL unavailable" error (503 for a request, a later retry for a job). A paused or
+ * partitioned server otherwise holds requests for as long as it is away.
+ */
+export const QUERY_DEADLINE_MS = 2000;
+
+export interface DbOptions {
+  /** 0 for none: migrations may run long statements. */
+  queryDeadlineMs?: number;
+}
 
 /**
  * knex over mysql2. Every session runs in UTC and, on Galera, with wsrep_sync_wait=1 so a read
  * after a write on another node is not stale; plain MySQL/MariaDB ignore or lack the variable.
  */
-export function createDb(databaseUrl: string, pool = { min: 0, max: 10 }): Db {
+export function createDb(
+  databaseUrl: string,
+  pool = { min: 0, max: 10 },
+  { queryDeadlineMs = QUERY_DEADLINE_MS }: DbOptions = {},
+): Db {
   return knex({
     client: 'mysql2',
     connection: {
@@ -17,7 +34,7 @@ export function createDb(databaseUrl: string, pool = { min: 0, max: 10 }): Db {
       bigNumberStrings: false,
       decimalNumbers: false,
       charset: 'utf8mb4',
-      connectTimeout: 5000,
+      connectTimeout: 2000,
     },
     pool: {
       // Longer than a scrape interval (30 s in the chart, 1 min by Prometheus' default) and the
@@ -26,6 +43,7 @@ export function createDb(databaseUrl: string, pool = { min: 0, max: 10 }): Db {
       idleTimeoutMillis: 120_000,
       ...pool,
       afterCreate(conn: RawConnection, done: (err: Error | null, conn: unknown) => void) {
+        if (queryDeadlineMs > 0) withDeadline(conn, queryDeadlineMs);
         conn.query("SET SESSION time_zone = '+00:00'", (err) => {
           if (err) return done(err, conn);
           conn.query('SET SESSION wsrep_sync_wait = 1', (syncErr) => {
@@ -35,7 +53,9 @@ export function createDb(databaseUrl: string, pool = { min: 0, max: 10 }): Db {
         });
       },
     },
-    acquireConnectionTimeout: 10000,
+    // A new connection is given connectTimeout; waiting longer for the pool means MySQL is
+    // overloaded or away, and the caller is better told so.
+    acquireConnectionTimeout: 3000,
     // knex prints failed connection attempts with stack traces to the console; the errors reach
     // our code anyway, and waitFor logs one JSON line per attempt.
     log: { warn() {}, error() {}, deprecate() {}, debug() {} },
@@ -44,6 +64,41 @@ export function createDb(databaseUrl: string, pool = { min: 0, max: 10 }): Db {
 
 interface RawConnection {
   query(sql: string, cb: (err: (Error & { errno?: number }) | null) => void): void;
+  destroy(): void;
+  stream?: { destroy(): void };
+}
+
+/**
+ * Every statement on this mysql2 connection fails after `ms` without an answer, and the
+ * connection is dropped (knex then discards it: its `_closing` is set), since a late answer
+ * would belong to no one. The statement may still have run; for a COMMIT the outcome is
+ * unknown, which is what Idempotency-Key retries are for.
+ */
+function withDeadline(conn: RawConnection, ms: number): void {
+  const query = conn.query as (...args: unknown[]) => unknown;
+  (conn as { query: unknown }).query = function (this: unknown, ...args: unknown[]) {
+    const at = args.findIndex((a) => typeof a === 'function');
+    if (at < 0) return query.apply(this, args);
+    const callback = args[at] as (...result: unknown[]) => void;
+    let answered = false;
+    const timer = setTimeout(() => {
+      answered = true;
+      conn.destroy();
+      conn.stream?.destroy();
+      callback(
+        Object.assign(new Error(`MySQL did not answer within ${ms} ms`), {
+          code: QUERY_TIMEOUT_CODE,
+          fatal: true,
+        }),
+      );
+    }, ms);
+    args[at] = (...result: unknown[]) => {
+      clearTimeout(timer);
+      if (!answered) callback(...result);
+      answered = true;
+    };
+    return query.apply(this, args);
+  };
 }
 
 /** Creates the database named in DATABASE_URL when it is missing (local use and tests). */
@@ -51,7 +106,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   const url = new URL(databaseUrl);
   const name = url.pathname.replace(/^\//, '');
   url.pathname = '/';
-  const admin = createDb(url.toString(), { min: 0, max: 1 });
+  const admin = createDb(url.toString(), { min: 0, max: 1 }, { queryDeadlineMs: 0 });
   try {
     await admin.raw('CREATE DATABASE IF NOT EXISTS ?? CHARACTER SET utf8mb4 COLLATE utf8mb4_bin', [
       name,

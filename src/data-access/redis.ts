@@ -48,10 +48,37 @@ export function createRedis(url: string, kind: 'producer' | 'worker', logger: Lo
     if (kind === 'producer') logger.warn('redis unreachable, retrying', line);
     else logger.debug('redis connection retrying', { ...line, kind });
   });
+  if (kind === 'producer') reconnectWhenStalled(redis, where, logger);
   redis.on('ready', () => {
     if (kind === 'producer' && attempt > 0) logger.info('redis reachable', { redis: where });
     attempt = 0;
     lastError = 'connection closed';
   });
   return redis;
+}
+
+/**
+ * A stalled Redis (paused, partitioned) keeps its socket open, so every command waits out the
+ * 2 s commandTimeout, several times per request. The first timeout drops the connection
+ * instead: while it reconnects, commands fail at once (no offline queue) and their callers
+ * fall back (rate limits in memory, enqueue left to the reconciler).
+ */
+function reconnectWhenStalled(redis: Redis, where: string, logger: Logger): void {
+  const send = redis.sendCommand.bind(redis);
+  // ioredis sends a command again after a reconnect; its timeout belongs to its first stream.
+  const watched = new WeakSet<object>();
+  redis.sendCommand = (command, stream) => {
+    const sentOn = redis.stream;
+    const result = send(command, stream);
+    if (watched.has(command)) return result;
+    watched.add(command);
+    command.promise.catch((err: Error) => {
+      if (err.message === 'Command timed out' && redis.stream === sentOn) {
+        logger.warn('redis stopped answering, reconnecting', { redis: where });
+        // Destroyed, not ended: a stalled server would never answer the FIN of disconnect().
+        redis.stream.destroy();
+      }
+    });
+    return result;
+  };
 }

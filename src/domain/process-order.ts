@@ -1,4 +1,6 @@
+import { AppError } from '../lib/app-error';
 import type { Logger } from '../lib/logger';
+import { unavailableDependency } from '../data-access/dependency-errors';
 import type { Metrics } from '../lib/metrics';
 import type { OrderRepository } from '../data-access/order-repository';
 import type { Order, OrderStatus } from './order';
@@ -55,6 +57,14 @@ export function createProcessOrder(deps: {
       deps.metrics.processingDuration.observe((Date.now() - order.created_at.getTime()) / 1000);
       return 'completed';
     } catch (err) {
+      // An outage says nothing about the order: it is retried for as long as the outage lasts,
+      // never failed because of it.
+      const dependency = unavailableDependency(err);
+      if (dependency) {
+        throw new AppError('dependency-unavailable', `${dependency} is unavailable`, {
+          cause: err,
+        });
+      }
       if (lastAttempt) {
         deps.logger.error('order processing failed after the last attempt', {
           error: (err as Error).message,

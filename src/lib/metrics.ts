@@ -89,6 +89,12 @@ export function createMetrics(build: BuildInfo = buildInfo()) {
       labelNames: ['reason'] as const,
       registers,
     }),
+    durabilitySetting: new client.Gauge({
+      name: 'dependency_setting_ok',
+      help: 'Whether a durability setting of MySQL or Redis is as the service needs it (1) or not (0), read at start-up.',
+      labelNames: ['dependency', 'setting'] as const,
+      registers,
+    }),
     /** Gauges read at scrape time; those over shared state are registered by one role only. */
     gauge(
       name: string,

@@ -8,6 +8,10 @@ export interface TcpRelay {
   cut(): Promise<void>;
   /** Accepts connections again on the same port. */
   restore(): Promise<void>;
+  /** Stops forwarding bytes, keeping every connection open: a server that hangs (SIGSTOP). */
+  pause(): void;
+  /** Forwards again, delivering what was held back. */
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -22,6 +26,7 @@ export async function startTcpRelay(
 ): Promise<TcpRelay> {
   const sockets = new Set<net.Socket>();
   let opened = 0;
+  let paused = false;
   const server = net.createServer((client) => {
     opened++;
     const upstream = net.connect(targetPort, targetHost);
@@ -33,6 +38,10 @@ export async function startTcpRelay(
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
     client.pipe(upstream).pipe(client);
+    if (paused) {
+      client.pause();
+      upstream.pause();
+    }
   });
   const listen = (port: number) =>
     new Promise<void>((resolve, reject) => {
@@ -57,6 +66,14 @@ export async function startTcpRelay(
       return opened;
     },
     cut: shut,
+    pause() {
+      paused = true;
+      for (const socket of sockets) socket.pause();
+    },
+    resume() {
+      paused = false;
+      for (const socket of sockets) socket.resume();
+    },
     restore: async () => {
       if (!server.listening) await listen(port);
     },

@@ -15,7 +15,8 @@ const PURGE_EVERY_MS = 60 * 60 * 1000;
 export function createMaintenance(deps: {
   connection: Redis;
   prefix: string;
-  reconcileOrders: () => Promise<number>;
+  /** Enqueues orders unfinished for longer than staleAfterMs (its default when omitted). */
+  reconcileOrders: (staleAfterMs?: number) => Promise<number>;
   purgeOrders: () => Promise<unknown>;
   logger: Logger;
 }) {
@@ -42,7 +43,14 @@ export function createMaintenance(deps: {
     deps.logger.warn('maintenance job failed', { job: job?.name, error: err.message }),
   );
 
+  // Present as long as Redis keeps its data. Missing means a new or emptied Redis (a restart
+  // without persistence): every queued job may be gone, so every unfinished order is enqueued
+  // again at once rather than once it looks stale (30 s later, every 30 s).
+  const marker = `${deps.prefix}:data-marker`;
+
   async function schedule(): Promise<void> {
+    const emptied = (await deps.connection.set(marker, new Date().toISOString(), 'NX')) === 'OK';
+    if (emptied) deps.logger.info('redis has no data marker: reconciling every unfinished order');
     await queue.upsertJobScheduler(
       'reconcile-orders',
       { every: RECONCILE_EVERY_MS },
@@ -55,7 +63,7 @@ export function createMaintenance(deps: {
     );
     // Orders left behind while no worker ran (or Redis was away) are picked up now.
     await deps
-      .reconcileOrders()
+      .reconcileOrders(emptied ? 0 : undefined)
       .catch((err: Error) => deps.logger.warn('reconcile failed', { error: err.message }));
   }
 

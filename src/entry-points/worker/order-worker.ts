@@ -1,4 +1,5 @@
-import { Worker } from 'bullmq';
+import { DelayedError, Worker } from 'bullmq';
+import { AppError } from '../../lib/app-error';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 import type { Metrics } from '../../lib/metrics';
@@ -6,6 +7,12 @@ import { runWithContext } from '../../lib/request-context';
 import { ORDERS_QUEUE, OrderJob } from '../../data-access/order-queue';
 import { isOutageError } from '../../data-access/redis';
 import type { ProcessOrder } from '../../domain/process-order';
+
+/** 1 s doubling, capped at 30 s, with jitter so a recovered MySQL is not hit all at once. */
+export function outageRetryDelay(outages: number): number {
+  const capped = Math.min(1000 * 2 ** Math.max(0, outages - 1), 30_000);
+  return Math.round(capped / 2 + (Math.random() * capped) / 2);
+}
 
 /** Consumes the orders queue. Delivery is at least once; processOrder makes it once in effect. */
 export function createOrderWorker(deps: {
@@ -22,7 +29,7 @@ export function createOrderWorker(deps: {
 }): Worker<OrderJob> {
   const worker = new Worker<OrderJob>(
     ORDERS_QUEUE,
-    (job) =>
+    (job, token) =>
       runWithContext({ job_id: job.id, order_id: job.data.orderId }, async () => {
         const end = deps.metrics.jobDuration.startTimer();
         // attemptsMade counts finished attempts, so this run is number attemptsMade + 1.
@@ -41,6 +48,18 @@ export function createOrderWorker(deps: {
           }
           return outcome;
         } catch (err) {
+          if (err instanceof AppError && err.code === 'dependency-unavailable' && token) {
+            end({ outcome: 'deferred' });
+            // Not an attempt: the job waits out the outage with its attempts intact.
+            const outages = job.attemptsStarted - job.attemptsMade;
+            const delayMs = outageRetryDelay(outages);
+            deps.logger.warn('order job deferred: a dependency is unavailable', {
+              error: err.message,
+              retry_in_ms: delayMs,
+            });
+            await job.moveToDelayed(Date.now() + delayMs, token);
+            throw new DelayedError();
+          }
           end({ outcome: 'error' });
           deps.logger.warn('order job attempt failed', {
             attempt: job.attemptsMade + 1,
@@ -54,7 +73,12 @@ export function createOrderWorker(deps: {
       prefix: deps.prefix,
       concurrency: deps.concurrency ?? 16,
       autorun: false,
-      ...(deps.lockMs ? { lockDuration: deps.lockMs, stalledInterval: deps.lockMs } : {}),
+      // A dead worker's jobs run again once their lock expires and a stalled check sees it:
+      // within lockDuration + stalledInterval (15 s), not BullMQ's default 60 s.
+      lockDuration: deps.lockMs ?? 10_000,
+      stalledInterval: deps.lockMs ?? 5_000,
+      // Crashes are not the order's fault: a job that stalled is run again, not failed.
+      maxStalledCount: 100,
     },
   );
   // Outages are in the producer's reconnect line already.

@@ -7,6 +7,7 @@ import {
   PROBLEM_TYPE_BASE,
 } from '../../../lib/app-error';
 import type { Logger } from '../../../lib/logger';
+import { unavailableDependency } from '../../../data-access/dependency-errors';
 
 /** body-parser and express-openapi-validator report by HTTP status; these are the ones we map. */
 const BY_STATUS: Record<number, ErrorCode> = {
@@ -19,22 +20,8 @@ const BY_STATUS: Record<number, ErrorCode> = {
   415: 'unsupported-media-type',
 };
 
-/** Errors that mean MySQL or Redis is unreachable: 503, never 500. */
-const DEPENDENCY_DOWN = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-  'PROTOCOL_CONNECTION_LOST',
-  'ER_UNKNOWN_COM_ERROR', // Galera node without quorum: "WSREP has not yet prepared node"
-  'ER_LOCK_DEADLOCK', // certification conflicts that outlasted our retries
-  'ER_LOCK_WAIT_TIMEOUT',
-]);
-
 interface ForeignError {
   status?: number;
-  fatal?: boolean;
   headers?: Record<string, string>;
   type?: string;
   code?: string;
@@ -47,14 +34,10 @@ interface ForeignError {
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const e = (err ?? {}) as ForeignError;
-  // mysql2 marks errors that killed the connection `fatal`; knex may replace the original error
-  // with a failed ROLLBACK on the dead connection, which carries no code but is still fatal.
-  if (
-    e.name === 'KnexTimeoutError' ||
-    e.fatal === true ||
-    (e.code && DEPENDENCY_DOWN.has(e.code))
-  ) {
-    return new AppError('dependency-unavailable', 'A dependency is unavailable; retry shortly.', {
+  // MySQL or Redis unreachable, stalled or without quorum: 503, never 500.
+  const dependency = unavailableDependency(err);
+  if (dependency) {
+    return new AppError('dependency-unavailable', `${dependency} is unavailable; retry shortly.`, {
       headers: { 'Retry-After': '5' },
       cause: err,
     });
