@@ -1,0 +1,24 @@
+import { AFTER_FAULT_MS, BEFORE_FAULT_MS, Scenario } from '../scenario';
+import { sleep } from '../servers';
+
+/** A stalled MySQL (SIGSTOP): connections stay open and queries hang, nothing is refused. */
+export const mysqlPause: Scenario = {
+  name: 'mysql-pause',
+  description: 'MySQL paused (SIGSTOP) for 20 s while orders flow',
+  needs: 'mysql',
+  allow: { unavailable: true },
+  async run(ctx) {
+    const [api] = await ctx.startAll([
+      { role: 'api', name: 'api-1' },
+      { role: 'worker', name: 'worker-1' },
+    ]);
+    ctx.startLoad(() => [api!.url]);
+    await sleep(BEFORE_FAULT_MS);
+    await ctx.fault('SIGSTOP mariadbd for 20 s', async () => {
+      ctx.mysql.pause();
+      await sleep(20_000);
+      ctx.mysql.resume();
+    });
+    await sleep(AFTER_FAULT_MS);
+  },
+};
