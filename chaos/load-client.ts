@@ -42,6 +42,8 @@ export interface Tally {
   conn: number;
   timeout: number;
   ackedOrders: number;
+  /** The longest wait for an answer, in ms. */
+  slowestMs: number;
 }
 
 export function tally(records: RequestRecord[]): Tally {
@@ -55,21 +57,27 @@ export function tally(records: RequestRecord[]): Tally {
     conn: count('conn'),
     timeout: count('timeout'),
     ackedOrders: records.filter((r) => r.kind === 'ack').reduce((n, r) => n + r.orders.length, 0),
+    slowestMs: records.reduce((m, r) => Math.max(m, r.endedAt - r.startedAt), 0),
   };
 }
 
 /** The most frequent outcome details other than acknowledgements, for the diagnosis. */
 export function failureSamples(records: RequestRecord[], limit = 6): string[] {
-  const counts = new Map<string, number>();
+  const counts = new Map<string, { n: number; first: number; last: number }>();
   for (const r of records) {
     if (r.kind === 'ack') continue;
     const key = `${r.kind}${r.status ? ' ' + r.status : ''}: ${r.detail ?? ''}`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
+    const c = counts.get(key) ?? { n: 0, first: r.endedAt, last: r.endedAt };
+    c.n += 1;
+    c.first = Math.min(c.first, r.endedAt);
+    c.last = Math.max(c.last, r.endedAt);
+    counts.set(key, c);
   }
+  const clock = (t: number) => new Date(t).toISOString().slice(11, 23);
   return [...counts.entries()]
-    .sort((a, b) => b[1] - a[1])
+    .sort((a, b) => b[1].n - a[1].n)
     .slice(0, limit)
-    .map(([key, n]) => `${n} × ${key}`);
+    .map(([key, c]) => `${c.n} × ${key} (answered ${clock(c.first)}..${clock(c.last)})`);
 }
 
 export function classifyStatus(status: number): OutcomeKind {
@@ -118,6 +126,12 @@ export function startLoad(options: LoadOptions) {
       });
       const text = await res.text();
       const kind = classifyStatus(res.status);
+      // A clean 503 is a problem document, as every error of the contract; anything else (an
+      // HTML page, an empty body from a proxy) is a server error.
+      const problem = res.headers.get('content-type')?.startsWith('application/problem+json');
+      if (kind === 'unavailable' && !problem) {
+        return done('server-error', res.status, `503 without a problem body: ${text.slice(0, 60)}`);
+      }
       return done(kind, res.status, kind === 'ack' ? undefined : problemTitle(text));
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };

@@ -29,6 +29,7 @@ function columns(o: Outcome): [string, string][] {
     ['doubled', v ? String(v.doubled.length) : '-'],
     ['anomalies', anomalies === undefined ? '-' : String(anomalies)],
     ['recovery', recovery],
+    ['slowest', `${(t.slowestMs / 1000).toFixed(1)}s`],
   ];
 }
 

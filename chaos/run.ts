@@ -8,6 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { GaleraCluster, startCluster } from '../test/galera/helpers/cluster';
+import { tally } from './load-client';
 import { summaryLine, table, verdictOf } from './report';
 import { Infrastructure, Options, Outcome, runScenario, Scenario } from './scenario';
 import { SCENARIOS } from './scenarios';
@@ -96,16 +97,7 @@ async function main(): Promise<number> {
       } catch (err) {
         outcome = {
           name: scenario.name,
-          tally: {
-            attempted: 0,
-            ack: 0,
-            unavailable: 0,
-            serverError: 0,
-            clientError: 0,
-            conn: 0,
-            timeout: 0,
-            ackedOrders: 0,
-          },
+          tally: tally([]),
           failures: [],
           error: `could not set up: ${(err as Error).message.split('\n')[0]}`,
           durationSeconds: 0,

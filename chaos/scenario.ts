@@ -176,6 +176,16 @@ export class ScenarioContext {
     }
   }
 
+  /** Waits (bounded) until a request is waiting for its answer, so a kill cuts one off. */
+  async untilRequestInFlight(timeoutMs = 5000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.load?.waitingSince(Date.now() - 2)) return true;
+      await sleep(1);
+    }
+    return false;
+  }
+
   /** Runs the fault; recovery is measured from its end. */
   async fault(what: string, inject: () => Promise<void>): Promise<void> {
     this.log(`fault: ${what}`);

@@ -19,6 +19,7 @@ export const apiKill: Scenario = {
     ctx.startLoad(() => [api!.url]);
     await sleep(BEFORE_FAULT_MS);
     await ctx.fault('SIGKILL api-1, start api-2 on its ports after 3 s', async () => {
+      await ctx.untilRequestInFlight();
       await api!.kill();
       await sleep(3000);
       await ctx.startAll([

@@ -1,10 +1,14 @@
 import { AFTER_FAULT_MS, BEFORE_FAULT_MS, Scenario } from '../scenario';
 import { sleep } from '../servers';
 
-/** Every pooled connection breaks at once; crash recovery must keep every committed order. */
+/**
+ * Every pooled connection breaks at once and MySQL stays away for 20 s, about what a database
+ * pod takes to be rescheduled, longer than a job's five attempts (1+2+4+8 s of backoff); crash
+ * recovery must keep every committed order.
+ */
 export const mysqlRestart: Scenario = {
   name: 'mysql-restart',
-  description: 'MySQL SIGKILLed under load and started again 3 s later (crash recovery)',
+  description: 'MySQL SIGKILLed under load, started again 20 s later (crash recovery)',
   needs: 'mysql',
   allow: { unavailable: true },
   async run(ctx) {
@@ -14,9 +18,9 @@ export const mysqlRestart: Scenario = {
     ]);
     ctx.startLoad(() => [api!.url]);
     await sleep(BEFORE_FAULT_MS);
-    await ctx.fault('SIGKILL mariadbd, start it again after 3 s', async () => {
+    await ctx.fault('SIGKILL mariadbd, start it again after 20 s', async () => {
       await ctx.mysql.kill();
-      await sleep(3000);
+      await sleep(20_000);
       await ctx.mysql.start();
     });
     await sleep(AFTER_FAULT_MS);
