@@ -176,6 +176,17 @@ export class ScenarioContext {
     }
   }
 
+  /**
+   * Lets a backlog build: the worker is paused (SIGSTOP, well inside its 30 s job locks) while
+   * orders keep coming, so the fault that follows finds jobs waiting, as it would after a burst
+   * or on a worker that falls behind. Returns the resume.
+   */
+  async buildBacklog(worker: ServiceProcess, ms = 3000): Promise<() => void> {
+    worker.child.kill('SIGSTOP');
+    await sleep(ms);
+    return () => worker.child.kill('SIGCONT');
+  }
+
   /** Waits (bounded) until a request is waiting for its answer, so a kill cuts one off. */
   async untilRequestInFlight(timeoutMs = 5000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -236,14 +247,17 @@ export class ScenarioContext {
   private async recovered(db: ReturnType<typeof createDb>, faultEnd: number): Promise<boolean> {
     const load = this.load;
     if (load?.waitingSince(faultEnd)) return false;
-    const ids = (load?.records ?? [])
-      .filter((r) => r.kind === 'ack' && r.startedAt < faultEnd)
-      .flatMap((r) => r.orders.map((o) => o.order_id));
+    const before = (load?.records ?? []).filter((r) => r.startedAt < faultEnd);
+    const ids = (kind: 'ack' | 'other') =>
+      before
+        .filter((r) => (r.kind === 'ack') === (kind === 'ack'))
+        .flatMap((r) => r.orders.map((o) => o.order_id));
     const running = this.expectedRunning();
     const ready = await Promise.all(running.map((s) => s.ready()));
     if (ready.includes(false)) return false;
     try {
-      return (await unfinished(db, ids)) === 0;
+      // Orders whose answer was lost may be stored too: those must be finished as well.
+      return (await unfinished(db, ids('ack'))) === 0 && (await inProgress(db, ids('other'))) === 0;
     } catch {
       return false; // the database is still away
     }
@@ -301,6 +315,19 @@ export class ScenarioContext {
   async stopAll(): Promise<void> {
     await Promise.all(this.services.filter((s) => s.alive).map((s) => s.terminate(15_000)));
   }
+}
+
+/** How many of these orders are stored and still pending or processing. */
+async function inProgress(db: ReturnType<typeof createDb>, ids: string[]): Promise<number> {
+  let n = 0;
+  for (let i = 0; i < ids.length; i += 1000) {
+    const rows = await db('orders')
+      .whereIn('order_id', ids.slice(i, i + 1000))
+      .whereIn('status', ['pending', 'processing'])
+      .count({ n: '*' });
+    n += Number(rows[0]?.n ?? 0);
+  }
+  return n;
 }
 
 /** How many of these orders are not finished yet (missing ones count as unfinished). */

@@ -8,18 +8,20 @@ import { sleep } from '../servers';
  */
 export const mysqlRestart: Scenario = {
   name: 'mysql-restart',
-  description: 'MySQL SIGKILLed under load, started again 20 s later (crash recovery)',
+  description: 'MySQL SIGKILLed with jobs waiting, started again 20 s later (crash recovery)',
   needs: 'mysql',
   allow: { unavailable: true },
   async run(ctx) {
-    const [api] = await ctx.startAll([
+    const [api, worker] = await ctx.startAll([
       { role: 'api', name: 'api-1' },
       { role: 'worker', name: 'worker-1' },
     ]);
     ctx.startLoad(() => [api!.url]);
     await sleep(BEFORE_FAULT_MS);
-    await ctx.fault('SIGKILL mariadbd, start it again after 20 s', async () => {
+    const resume = await ctx.buildBacklog(worker!);
+    await ctx.fault('SIGKILL mariadbd with a backlog, start it again after 20 s', async () => {
       await ctx.mysql.kill();
+      resume();
       await sleep(20_000);
       await ctx.mysql.start();
     });
