@@ -25,7 +25,9 @@ export async function summariseLogs(dir: string, limit = 25): Promise<string[]> 
       let first = '';
       try {
         const line = JSON.parse(raw) as LogLine;
-        const serverError = line.message === 'request' && Number(line.status_code) >= 500;
+        // /readyz answers 503 by design while starting or while a dependency is down.
+        const serverError =
+          line.message === 'request' && Number(line.status_code) >= 500 && line.route !== '/readyz';
         if (line.level !== 'warn' && line.level !== 'error' && !serverError) continue;
         key = `${process} ${line.level}: ${line.message}${serverError ? ` ${line.status_code} ${line.route}` : ''}`;
         first = line.error ?? '';

@@ -377,7 +377,8 @@ export async function runScenario(
     outcome.error = (err as Error).message.split('\n').slice(0, 3).join(' | ');
     ctx.log(`ERROR: ${(err as Error).stack ?? err}`);
   } finally {
-    if (outcome.error || outcome.failures.length > 0) {
+    const slow = (outcome.recoverySeconds ?? 0) > 10;
+    if (outcome.error || outcome.failures.length > 0 || slow) {
       for (const line of await summariseLogs(logDir)) ctx.log(`log: ${line}`);
     }
     await ctx.load?.stop();
