@@ -18,6 +18,8 @@ import { usersCommand, USERS_USAGE } from './entry-points/cli/users-command';
 
 const ROLES: Role[] = ['all', 'api', 'worker', 'migrate', 'users'];
 const EX_USAGE = 64;
+/** As podinfo: readiness fails at once, the listener closes 3 s later. */
+const DRAIN_PAUSE_MS = 3000;
 
 async function main(argv: string[]): Promise<void> {
   const [role, ...rest] = argv as [Role | undefined, ...string[]];
@@ -96,10 +98,22 @@ async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, l
   void services.readiness.start(); // 503 "starting" until the first refresh is done
 
   let workers: ReturnType<Services['createWorkers']> | undefined;
-  registerShutdown(shutdown, services, httpDrain, metricsServer, () => workers);
+  const drain = { pauseMs: 0 };
+  registerShutdown(
+    shutdown,
+    services,
+    () => httpDrain.drain(drain.pauseMs),
+    metricsServer,
+    () => workers,
+  );
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
-      logger.info('shutting down', { signal });
+      // SIGTERM comes from an orchestrator still routing to us for a moment: keep accepting
+      // (answering with Connection: close) while endpoints are removed. Ctrl-C needs no pause.
+      if (signal === 'SIGTERM' && role !== 'worker') {
+        drain.pauseMs = Math.min(DRAIN_PAUSE_MS, (config.shutdownTimeoutSeconds * 1000) / 4);
+      }
+      logger.info('shutting down', { signal, drain_pause_ms: drain.pauseMs });
       // Non-zero when a step failed or was cut off: the orchestrator should hear about it.
       void shutdown.run().then((clean) => process.exit(clean ? 0 : 1));
     });
@@ -131,12 +145,12 @@ async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, l
 function registerShutdown(
   shutdown: ReturnType<typeof createShutdown>,
   services: Services,
-  server: ReturnType<typeof trackForDrain>,
+  drainHttp: () => Promise<void>,
   metricsServer: http.Server,
   workers: () => ReturnType<Services['createWorkers']> | undefined,
 ) {
   shutdown.add('readiness', async () => services.readiness.startDraining());
-  shutdown.add('http', () => server.drain());
+  shutdown.add('http', drainHttp);
   // A job still running at the deadline keeps its lock until it expires; BullMQ then hands it
   // to another worker as stalled, so it is retried, not lost.
   shutdown.add('workers', async () => {

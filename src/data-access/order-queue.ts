@@ -21,6 +21,8 @@ export function orderJobId(orderId: string): string {
   return `order-${Buffer.from(orderId).toString('base64url')}`;
 }
 
+const UNSENT_MAX = 100_000;
+
 export function createOrderQueue(
   connection: Redis,
   prefix: string,
@@ -44,8 +46,7 @@ export function createOrderQueue(
     if (!isOutageError(err, connection)) logger.warn('orders queue error', { error: err.message });
   });
 
-  async function enqueue(orderIds: string[]): Promise<void> {
-    if (orderIds.length === 0) return;
+  async function add(orderIds: string[]): Promise<void> {
     await queue.addBulk(
       orderIds.map((orderId) => ({
         name: 'process',
@@ -53,6 +54,30 @@ export function createOrderQueue(
         opts: { jobId: orderJobId(orderId) },
       })),
     );
+  }
+
+  // Orders whose enqueue failed (Redis down or stalled) are enqueued again by this process as
+  // soon as Redis is back, seconds rather than the reconciler's 30 s; if the process dies first,
+  // the reconciler still finds them in MySQL. Bounded: past it, the reconciler alone.
+  const unsent = new Set<string>();
+  connection.on('ready', () => {
+    if (unsent.size === 0) return;
+    const ids = [...unsent];
+    unsent.clear();
+    add(ids).catch(() => remember(ids));
+  });
+  function remember(orderIds: string[]): void {
+    for (const id of orderIds) if (unsent.size < UNSENT_MAX) unsent.add(id);
+  }
+
+  async function enqueue(orderIds: string[]): Promise<void> {
+    if (orderIds.length === 0) return;
+    try {
+      await add(orderIds);
+    } catch (err) {
+      remember(orderIds);
+      throw err;
+    }
   }
 
   return { queue, enqueue, close: () => queue.close() };

@@ -49,19 +49,24 @@ export function trackForDrain(server: http.Server) {
   }
 
   return {
-    /** Resolves once every connection is closed. */
-    drain(): Promise<void> {
+    /**
+     * Resolves once every connection is closed. For `pauseMs` first the listener keeps
+     * accepting (every answer already says `Connection: close`): endpoint removal races
+     * SIGTERM, and a connection the load balancer opens after the listener closed is reset.
+     */
+    async drain(pauseMs = 0): Promise<void> {
       draining = true;
-      // net.Server's close only stops accepting; http.Server's would also close idle sockets
-      // at once, resetting requests that arrived on them but were not parsed yet.
-      const closed = new Promise<void>((resolve) =>
-        net.Server.prototype.close.call(server, () => resolve()),
-      );
       for (const tracked of sockets.values()) {
         for (const res of tracked.active) {
           if (!res.headersSent) res.setHeader('Connection', 'close');
         }
       }
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      // net.Server's close only stops accepting; http.Server's would also close idle sockets
+      // at once, resetting requests that arrived on them but were not parsed yet.
+      const closed = new Promise<void>((resolve) =>
+        net.Server.prototype.close.call(server, () => resolve()),
+      );
       const timer = setInterval(closeIdle, CHECK_EVERY_MS);
       return closed.finally(() => clearInterval(timer));
     },

@@ -122,6 +122,35 @@ describe('a hung Redis', () => {
   }, 20_000);
 });
 
+describe('orders accepted while Redis hangs', () => {
+  it('are enqueued again by the api as soon as Redis answers, not 30 s later', async () => {
+    const redisPort = await freePort();
+    const redisServer = await startRedis(redisPort);
+    const relay = await startTcpRelay(redisPort);
+    const h = await startHarness({ REDIS_URL: `redis://127.0.0.1:${relay.port}` });
+    try {
+      await h.startWorkers();
+      relay.pause();
+      await h.api
+        .post('/orders')
+        .set('Authorization', h.basic('manager'))
+        .send(orderBody({ order_id: 'hang-1' }))
+        .expect(201);
+      expect(h.logs.some((l) => l.includes('enqueue failed'))).toBe(true);
+      relay.resume();
+      await waitUntil(async () => (await statusOf(h, 'hang-1')) === 'completed', {
+        timeoutMs: 10_000,
+        what: 'the order to complete within 10 s of Redis answering',
+      });
+    } finally {
+      relay.resume();
+      await h.stop();
+      await relay.close();
+      await stop(redisServer);
+    }
+  }, 30_000);
+});
+
 describe('a Redis that comes back empty', () => {
   let redis: ChildProcess;
   let port: number;
