@@ -3,8 +3,8 @@
  * migrations under strict-mode rules, certification conflicts retried whole, a node killed
  * while orders are written, and read-your-writes across nodes.
  *
- * Needs mariadb-server galera-4 rsync iproute2 (see cluster.ts). SKIP_GALERA_TESTS=1 skips
- * the file explicitly; without it, missing packages fail the run with the list to install.
+ * Needs mariadb-server galera-4 rsync iproute2 (see cluster.ts): a system suite, run by
+ * `npm run test:system`, which names the packages when they are missing.
  */
 import { randomBytes } from 'node:crypto';
 import { createDb, Db, DbOptions, ensureDatabase } from '../../src/data-access/db';
@@ -18,7 +18,6 @@ import type { Order, OrderItem } from '../../src/domain/order';
 import { GaleraCluster, readNodeFile, sleep, startCluster } from './helpers/cluster';
 
 const DATABASE = 'orders';
-const describeGalera = process.env.SKIP_GALERA_TESTS === '1' ? describe.skip : describe;
 
 /** What the tests observed, printed once at the end (retries, acknowledged vs present, ...). */
 const observed: Record<string, unknown> = {};
@@ -33,7 +32,7 @@ function dbOn(node: number, pool = { min: 0, max: 10 }, options: DbOptions = {})
   return db;
 }
 
-describeGalera('order-service on a three-node Galera cluster', () => {
+describe('order-service on a three-node Galera cluster', () => {
   beforeAll(async () => {
     // REQUIRED_PRIMARY_KEY and STRICT_REPLICATION are MariaDB's nearest to PXC strict mode:
     // CREATE TABLE without a primary key and DDL on non-InnoDB tables are refused.
