@@ -114,7 +114,7 @@ async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, l
         drain.pauseMs = Math.min(DRAIN_PAUSE_MS, (config.shutdownTimeoutSeconds * 1000) / 4);
       }
       logger.info('shutting down', { signal, drain_pause_ms: drain.pauseMs });
-      // Non-zero when a step failed or was cut off: the orchestrator should hear about it.
+      // Non-zero when a step was cut off by the deadline: the orchestrator should hear of it.
       void shutdown.run().then((clean) => process.exit(clean ? 0 : 1));
     });
   }
