@@ -53,7 +53,9 @@ export function createOrderWorker(deps: {
             // Not an attempt: the job waits out the outage with its attempts intact.
             const outages = job.attemptsStarted - job.attemptsMade;
             const delayMs = outageRetryDelay(outages);
-            deps.logger.warn('order job deferred: a dependency is unavailable', {
+            // Debug: an outage with a backlog would log a line per job per try; the outage itself
+            // is in dependency_up, /readyz and order_job_duration_seconds{outcome="deferred"}.
+            deps.logger.debug('order job deferred: a dependency is unavailable', {
               error: err.message,
               retry_in_ms: delayMs,
             });
