@@ -1,5 +1,5 @@
 /**
- * `npm run chaos [-- --only a,b | --scenario NAME | --list]`: the fault-injection suite. Each
+ * `npm run chaos [-- --only a,b | --scenario NAME | --list | --pre-stop S]`: the fault-injection suite. Each
  * scenario runs real api and worker processes against private servers, injects one fault
  * under load, waits (bounded) for recovery and checks every acknowledged order and every
  * read model. One summary line per scenario on stdout (progress on stderr), then a table.
@@ -27,6 +27,7 @@ function parseArgs(argv: string[]) {
     else if (arg === '--only' || arg === '--scenario') args.only.push(...value().split(','));
     else if (arg === '--rate') args.options.ratePerSecond = Number(value());
     else if (arg === '--concurrency') args.options.concurrency = Number(value());
+    else if (arg === '--pre-stop') args.options.apiPreStopMs = Number(value()) * 1000;
     else if (arg === '--recovery-timeout') args.options.recoveryTimeoutMs = Number(value()) * 1000;
     else throw new Error(`unknown argument ${arg}`);
   }
@@ -76,6 +77,8 @@ async function main(): Promise<number> {
     recoveryTimeoutMs: 120_000,
     ratePerSecond: 40,
     concurrency: 8,
+    // charts/order-service values: api.preStop.seconds (the worker has none).
+    apiPreStopMs: 5000,
     ...args.options,
   };
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');

@@ -46,6 +46,8 @@ export interface Options {
   recoveryTimeoutMs: number;
   ratePerSecond: number;
   concurrency: number;
+  /** Pause between deleting an api pod and its SIGTERM: the chart's preStop sleep (5 s). */
+  apiPreStopMs: number;
 }
 
 export interface Outcome {
