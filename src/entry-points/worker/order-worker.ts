@@ -8,9 +8,9 @@ import { ORDERS_QUEUE, OrderJob } from '../../data-access/order-queue';
 import { isOutageError } from '../../data-access/redis';
 import type { ProcessOrder } from '../../domain/process-order';
 
-/** 1 s doubling, capped at 30 s, with jitter so a recovered MySQL is not hit all at once. */
+/** 1 s doubling, capped at 10 s (so work resumes soon after MySQL is back), jittered. */
 export function outageRetryDelay(outages: number): number {
-  const capped = Math.min(1000 * 2 ** Math.max(0, outages - 1), 30_000);
+  const capped = Math.min(1000 * 2 ** Math.max(0, outages - 1), 10_000);
   return Math.round(capped / 2 + (Math.random() * capped) / 2);
 }
 
