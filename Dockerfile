@@ -2,13 +2,14 @@
 #
 # One image, three roles: `api`, `worker`, `migrate` (see CONTRACT §1).
 #
-# Base image: Debian bookworm slim with Node 20 LTS, pinned by exact version tag. For fully
+# Base image: Debian bookworm slim with Node 24 (the LTS line; Node 20 ended in April 2026),
+# pinned by exact version tag; .ci/run runs every test on this same Node version. For fully
 # reproducible builds also pin the digest, e.g.
-#   docker buildx imagetools inspect node:20.20.2-bookworm-slim   # prints the index digest
-# and build with --build-arg NODE_IMAGE=node:20.20.2-bookworm-slim@sha256:<digest>.
+#   docker buildx imagetools inspect node:24.22.3-bookworm-slim   # prints the index digest
+# and build with --build-arg NODE_IMAGE=node:24.22.3-bookworm-slim@sha256:<digest>.
 # Slim rather than distroless because the chart's optional `exec` preStop hook (for clusters
 # older than Kubernetes 1.30) needs /bin/sleep, and tini is one apt package away.
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # ---- build: dev dependencies + TypeScript compile -------------------------------------------
 FROM ${NODE_IMAGE} AS build
