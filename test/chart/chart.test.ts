@@ -1,3 +1,4 @@
+import { loadConfig } from '../../src/config';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -503,6 +504,16 @@ describe('minimal scenario (defaults)', () => {
       PORT: '8080',
       METRICS_PORT: '9464',
     });
+  });
+
+  it('renders a ConfigMap the service accepts as its configuration, failed-login limits included', () => {
+    const data = configOf(minimal);
+    expect(data).toMatchObject({
+      RATE_LIMIT_AUTH_FAILURES_MAX: '20',
+      RATE_LIMIT_ACCOUNT_FAILURES_MAX: '10',
+    });
+    const config = loadConfig('api', { ...data, JWT_SECRET: 'x'.repeat(32) });
+    expect(config.rateLimit.accountFailuresMax).toBe(10);
   });
 
   it('names the Deployments <release>-api and <release>-worker', () => {
