@@ -1,7 +1,7 @@
-import { loadConfig } from '../../src/config';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { loadConfig } from '../../src/config';
 import type { IContainer } from 'kubernetes-models/v1/Container' with {
   'resolution-mode': 'import',
 };
