@@ -3,6 +3,9 @@
  * now (answer 503, retry the job later, never mark an order failed) or something else.
  */
 
+/** The code our query deadline (db.ts) gives the error of a query MySQL did not answer. */
+export const QUERY_TIMEOUT_CODE = 'ORDER_SERVICE_QUERY_TIMEOUT';
+
 interface ForeignError {
   name?: string;
   code?: string;
@@ -25,11 +28,8 @@ const MYSQL_UNAVAILABLE = new Set([
   'ER_LOCK_WAIT_TIMEOUT',
   'ER_CON_COUNT_ERROR', // too many connections
   'ER_SERVER_SHUTDOWN',
-  'ORDER_SERVICE_QUERY_TIMEOUT',
+  QUERY_TIMEOUT_CODE,
 ]);
-
-/** The code our query deadline (db.ts) gives the error of a query MySQL did not answer. */
-export const QUERY_TIMEOUT_CODE = 'ORDER_SERVICE_QUERY_TIMEOUT';
 
 export function isMysqlUnavailable(err: unknown): boolean {
   const e = (err ?? {}) as ForeignError;

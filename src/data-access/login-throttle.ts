@@ -15,6 +15,13 @@ export interface LoginSubject {
   account?: string;
 }
 
+export interface Refusal {
+  /** Seconds until the counter that refused ends its window. */
+  seconds: number;
+  /** That counter's limit. */
+  limit: number;
+}
+
 // Increment every key, set each new key's expiry, return [count, ttl ms] per key: in one
 // atomic step, so a concurrent burst is counted before any of it is evaluated.
 const RESERVE = `
@@ -69,16 +76,20 @@ export function createLoginThrottle(opts: {
     ];
   }
 
-  /** Seconds to wait when any counter is at or over its limit. */
+  /** The refusal of the longest-waiting counter at (or, strictly, over) its limit. */
   function over(
     counted: { count: number; ttlMs: number }[],
     ks: ReturnType<typeof keys>,
     strict: boolean,
-  ) {
-    const waits = counted
-      .map((c, i) => ((strict ? c.count > ks[i]!.max : c.count >= ks[i]!.max) ? c.ttlMs : -1))
-      .filter((ms) => ms >= 0);
-    return waits.length > 0 ? Math.max(1, Math.ceil(Math.max(...waits) / 1000)) : undefined;
+  ): Refusal | undefined {
+    let refusal: Refusal | undefined;
+    counted.forEach((c, i) => {
+      const { max } = ks[i]!;
+      if (strict ? c.count <= max : c.count < max) return;
+      const seconds = Math.max(1, Math.ceil(c.ttlMs / 1000));
+      if (!refusal || seconds > refusal.seconds) refusal = { seconds, limit: max };
+    });
+    return refusal;
   }
 
   function inMemory(key: string, windowMs: number, delta: number) {
@@ -118,13 +129,13 @@ export function createLoginThrottle(opts: {
   }
 
   return {
-    /** Seconds the subject must wait before trying again, or undefined. Counts nothing. */
-    async refusal(subject: LoginSubject): Promise<number | undefined> {
+    /** Why the subject must wait before trying again, or undefined. Counts nothing. */
+    async refusal(subject: LoginSubject): Promise<Refusal | undefined> {
       const ks = keys(subject);
       return over(await counts(ks, 0), ks, false);
     },
-    /** Counts one attempt as failed up front; seconds to wait if that took it over a limit. */
-    async reserve(subject: LoginSubject): Promise<number | undefined> {
+    /** Counts one attempt as failed up front; a refusal if that took it over a limit. */
+    async reserve(subject: LoginSubject): Promise<Refusal | undefined> {
       const ks = keys(subject);
       return over(await counts(ks, 1), ks, true);
     },

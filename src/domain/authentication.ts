@@ -3,7 +3,7 @@ import { createRemoteJWKSet, jwtVerify, SignJWT, JWTPayload } from 'jose';
 import { AppError } from '../lib/app-error';
 import { BCRYPT_MAX_BYTES, PasswordHasher } from '../lib/password-hasher';
 import type { UserRecord, UserRepository } from '../data-access/user-repository';
-import type { LoginSubject, LoginThrottle } from '../data-access/login-throttle';
+import type { LoginSubject, LoginThrottle, Refusal } from '../data-access/login-throttle';
 import type { Principal, UserRole } from './principal';
 import { USERNAME } from './manage-users';
 
@@ -58,11 +58,12 @@ export function createAuthentication(deps: {
   const checking = new Map<string, Promise<Principal | undefined>>();
   const versions = new Map<string, { version?: number; expires: number }>();
 
-  function refuse(seconds: number): never {
+  function refuse({ seconds, limit }: Refusal): never {
     deps.onRateLimited?.();
     throw new AppError('rate-limited', 'Too many failed authentications; retry later.', {
       headers: {
         'Retry-After': String(seconds),
+        'RateLimit-Limit': String(limit),
         'RateLimit-Remaining': '0',
         'RateLimit-Reset': String(seconds),
       },

@@ -134,6 +134,8 @@ describe('password guessing', () => {
       .set('X-Forwarded-For', ip);
     expect(res.status).toBe(429);
     expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    expect(res.headers['ratelimit-limit']).toBe('5');
+    expect(res.headers['ratelimit-remaining']).toBe('0');
     expect((await h.services.metrics.rateLimited.get()).values[0]?.value).toBe(before + 1);
   });
 
