@@ -131,6 +131,7 @@ describe('k8s/ development cluster files', () => {
       'k8s/values-kind.yaml',
       'k8s/values-minikube.yaml',
       'k8s/values-pxc.yaml',
+      'k8s/values-gateway-fabric.yaml',
     ]) {
       const overrides = parse(read(file)) as Record<string, unknown>;
       for (const [key, value] of Object.entries(overrides)) {

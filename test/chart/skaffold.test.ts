@@ -80,6 +80,33 @@ describe('skaffold.yaml', () => {
     }
   });
 
+  it('has a gateway-fabric profile that swaps the Ingress for the HTTPRoute and NGF policies', () => {
+    const profile = (app.profiles ?? []).find((p) => p.name === 'gateway-fabric')!;
+    expect(profile.activation).toBeUndefined(); // combined with kind or minikube
+    expect(profile.patches).toEqual([
+      {
+        op: 'add',
+        path: '/deploy/helm/releases/0/valuesFiles/-',
+        value: 'k8s/values-gateway-fabric.yaml',
+      },
+    ]);
+    const objects = render({
+      release: release.name,
+      valuesFiles: [...release.valuesFiles, 'k8s/values-kind.yaml', profile.patches![0]!.value],
+      set: { 'image.repository': 'order-service', 'image.tag': 'dev' },
+    });
+    const kinds = objects.map((o) => o.kind);
+    expect(kinds).not.toContain('Ingress');
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        'HTTPRoute',
+        'RateLimitPolicy',
+        'ClientSettingsPolicy',
+        'NetworkPolicy',
+      ]),
+    );
+  });
+
   it('references only files that exist', () => {
     const files = [
       ...configs.flatMap((c) => c.manifests?.rawYaml ?? []),
