@@ -51,6 +51,21 @@ describe('the production image file set', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('declares in engines the Node line the Dockerfile pins (and CI tests)', () => {
+    const pinned = /^ARG NODE_IMAGE=node:(\d+)\.(\d+)\.(\d+)-/m.exec(
+      readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'),
+    );
+    const { engines } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+      engines: { node: string };
+    };
+    const range = /^\^(\d+)\.(\d+)\.(\d+)$/.exec(engines.node);
+    expect(pinned).not.toBeNull();
+    expect(range).not.toBeNull();
+    const [major, minor] = [Number(pinned![1]), Number(pinned![2])];
+    expect(major).toBe(Number(range![1]));
+    expect(minor).toBeGreaterThanOrEqual(Number(range![2]));
+  });
+
   it('copies exactly package.json, api/, production node_modules and dist/', () => {
     expect(runtimeCopies()).toEqual([
       'package.json ./',
