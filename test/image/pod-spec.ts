@@ -4,6 +4,10 @@
  * the merged pod/container security context, emptyDir mounts as the only writable paths,
  * the container ports. Anything the translation does not understand throws, so a chart change
  * it would otherwise ignore fails the test instead of passing it.
+ *
+ * Why not `podman kube play`: Debian's podman 4.3 plays Pods, Deployments, PVCs and ConfigMaps
+ * but no Jobs (the migration) and no Secrets (the connection strings); kube play learned both
+ * only in later releases.
  */
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- rendered YAML, checked field by field */
