@@ -181,7 +181,9 @@ describe('the image', () => {
     const databaseUrl = await createTestDatabase();
     try {
       const common = [
+        // Not a single writable path: podman's default tmpfs mounts are off too.
         '--read-only',
+        '--read-only-tmpfs=false',
         '--user',
         '1000:1000',
         '--env',
