@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { Queue } from 'bullmq';
 import { compose } from '../src/compose';
+import { createShutdown } from '../src/lib/shutdown';
 import { loadConfig } from '../src/config';
 import { createDb, ensureDatabase } from '../src/data-access/db';
 import { migrationConfig } from '../src/data-access/migrations';
@@ -58,7 +59,7 @@ async function main() {
   // The default prefix, derived from the bench's own database name.
   const prefix = config.redisPrefix;
   await services.db.migrate.latest(migrationConfig);
-  services.markStarted();
+  services.readiness.markStarted();
   await saveUser(services.repositories.users, {
     username: 'bench',
     password: 'bench-password',
@@ -130,7 +131,7 @@ async function main() {
         post(Array.from({ length: 100 }, (_, i) => order(b * 100 + i, 'batch'))),
       ));
 
-    const workers = services.createWorkers();
+    const workers = services.worker!.createWorkers();
     const pending = ORDERS / 2 + ORDERS;
     const start = Date.now();
     void workers.orderWorker.run();
@@ -160,11 +161,8 @@ async function main() {
     server.closeAllConnections();
     server.close();
     await services.orderQueue.queue.obliterate({ force: true }).catch(() => undefined);
-    await services.orderQueue.close();
-    await services.redis.quit();
-    await services.workerRedis.quit();
     await services.db.raw('DROP DATABASE ??', [dbName]);
-    await services.db.destroy();
+    await createShutdown(services.logger, 10_000, services.shutdownSteps()).run();
   }
 }
 

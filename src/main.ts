@@ -1,16 +1,12 @@
-import http from 'node:http';
 import { ConfigError, loadConfig, Config, Role } from './config';
-import { compose, Services } from './compose';
+import { compose } from './compose';
 import { createLogger, Logger } from './lib/logger';
 import { createShutdown } from './lib/shutdown';
 import { waitFor } from './lib/wait-for';
-import { AppError } from './lib/app-error';
 import { EX_CONFIG, exitOnListenError, exitOnUncaughtErrors } from './lib/fatal-errors';
 import { createDb, ensureDatabase, Db } from './data-access/db';
 import { migrationConfig } from './data-access/migrations';
 import { createUserRepository } from './data-access/user-repository';
-import { ensureManager } from './domain/manage-users';
-import { createHealthApp } from './entry-points/api/app';
 import { createMetricsServer } from './entry-points/metrics-server';
 import { createHttpServer } from './entry-points/http-server';
 import { trackForDrain } from './entry-points/http-drain';
@@ -44,7 +40,7 @@ async function main(argv: string[]): Promise<void> {
       console.log(await usersCommand(rest, createUserRepository(db), process.stdin));
     });
   }
-  await serve(role, config, logger);
+  await serve(config, logger);
 }
 
 /** Short-lived roles: run against MySQL, close, exit 0, or print one line and exit 1. */
@@ -53,9 +49,7 @@ async function runOnce(config: Config, logger: Logger, work: (db: Db) => Promise
   try {
     await work(db);
   } catch (err) {
-    console.error(
-      `order-service: ${err instanceof AppError ? err.message : (err as Error).message}`,
-    );
+    console.error(`order-service: ${(err as Error).message}`);
     process.exitCode = 1;
   } finally {
     await db.destroy();
@@ -63,9 +57,8 @@ async function runOnce(config: Config, logger: Logger, work: (db: Db) => Promise
 }
 
 async function migrate(config: Config, db: Db, logger: Logger): Promise<void> {
-  const url = new URL(config.databaseUrl);
   await waitFor(
-    { name: 'mysql', where: `${url.hostname}:${url.port || 3306}` },
+    mysqlTarget(config),
     () =>
       ensureDatabase(config.databaseUrl).catch((err) => {
         // No CREATE privilege is fine when the database already exists; the next query tells.
@@ -77,40 +70,45 @@ async function migrate(config: Config, db: Db, logger: Logger): Promise<void> {
   logger.info('migrations applied', { applied });
 }
 
-async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, logger: Logger) {
+/** MySQL as the start-up retry lines name it. */
+function mysqlTarget(config: Config) {
+  const url = new URL(config.databaseUrl);
+  return { name: 'mysql', where: `${url.hostname}:${url.port || 3306}` };
+}
+
+async function serve(config: Readonly<Config>, logger: Logger) {
   const services = compose(config, logger);
-  const shutdown = createShutdown(logger, config.shutdownTimeoutSeconds * 1000);
   if (config.jwt.ephemeral) {
     logger.warn(
       'JWT_SECRET is not set: tokens are signed with a random key that dies with this process',
     );
   }
 
-  const server = createHttpServer(
-    role === 'worker' ? createHealthApp(services.readiness) : services.app,
-  );
+  const server = createHttpServer(services.app);
   const httpDrain = trackForDrain(server);
   const metricsServer = createMetricsServer(services.metrics.registry);
   exitOnListenError(server, 'PORT', config.port, logger);
   exitOnListenError(metricsServer, 'METRICS_PORT', config.metricsPort, logger);
-  server.listen(config.port, () => logger.info('http listening', { port: config.port, role }));
+  server.listen(config.port, () =>
+    logger.info('http listening', { port: config.port, role: config.role }),
+  );
   metricsServer.listen(config.metricsPort, config.metricsHost);
   void services.readiness.start(); // 503 "starting" until the first refresh is done
 
-  let workers: ReturnType<Services['createWorkers']> | undefined;
   const drain = { pauseMs: 0 };
-  registerShutdown(
-    shutdown,
-    services,
-    () => httpDrain.drain(drain.pauseMs),
-    metricsServer,
-    () => workers,
+  const shutdown = createShutdown(
+    logger,
+    config.shutdownTimeoutSeconds * 1000,
+    services.shutdownSteps(
+      [{ name: 'http', run: () => httpDrain.drain(drain.pauseMs) }],
+      [{ name: 'metrics', run: () => new Promise((resolve) => metricsServer.close(resolve)) }],
+    ),
   );
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       // SIGTERM comes from an orchestrator still routing to us for a moment: keep accepting
       // (answering with Connection: close) while endpoints are removed. Ctrl-C needs no pause.
-      if (signal === 'SIGTERM' && role !== 'worker') {
+      if (signal === 'SIGTERM' && config.role !== 'worker') {
         drain.pauseMs = Math.min(DRAIN_PAUSE_MS, (config.shutdownTimeoutSeconds * 1000) / 4);
       }
       logger.info('shutting down', { signal, drain_pause_ms: drain.pauseMs });
@@ -119,54 +117,12 @@ async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, l
     });
   }
 
-  const url = new URL(config.databaseUrl);
-  const mysql = { name: 'mysql', where: `${url.hostname}:${url.port || 3306}` };
   if (config.migrateOnStart) {
     // On a pool of its own: a migration's statements may run longer than a request's deadline.
     const migrations = createDb(config.databaseUrl, { min: 0, max: 1 }, { queryDeadlineMs: 0 });
     await migrate(config, migrations, logger).finally(() => migrations.destroy());
-  } else await waitFor(mysql, () => services.db.raw('SELECT 1'), logger);
-  if (config.admin) {
-    const saved = await ensureManager(services.repositories.users, config.admin);
-    logger.info('admin user ensured', { username: config.admin.username, saved });
-  }
-  await services.checkDurability();
-  services.markStarted();
-
-  if (role !== 'api') {
-    workers = services.createWorkers();
-    void workers.orderWorker.run();
-    await workers.maintenance.start();
-    logger.info('worker started');
-  }
-}
-
-/** Not ready first, then stop taking requests, let requests and jobs finish, close pools. */
-function registerShutdown(
-  shutdown: ReturnType<typeof createShutdown>,
-  services: Services,
-  drainHttp: () => Promise<void>,
-  metricsServer: http.Server,
-  workers: () => ReturnType<Services['createWorkers']> | undefined,
-) {
-  shutdown.add('readiness', async () => services.readiness.startDraining());
-  shutdown.add('http', drainHttp);
-  // A job still running at the deadline keeps its lock until it expires; BullMQ then hands it
-  // to another worker as stalled, so it is retried, not lost.
-  shutdown.add('workers', async () => {
-    const w = workers();
-    await Promise.all([w?.orderWorker.close(), w?.maintenance.worker.close()]);
-  });
-  shutdown.add('queues', async () => {
-    await Promise.all([services.orderQueue.close(), workers()?.maintenance.queue.close()]);
-  });
-  shutdown.add('probes', () => services.closeProbes());
-  shutdown.add('redis', async () => {
-    await Promise.all([services.redis.quit(), services.workerRedis.quit()]);
-  });
-  shutdown.add('mysql', () => services.db.destroy());
-  shutdown.add('password hashing', () => services.hasher.close());
-  shutdown.add('metrics', () => new Promise((resolve) => metricsServer.close(resolve)));
+  } else await waitFor(mysqlTarget(config), () => services.db.raw('SELECT 1'), logger);
+  await services.start();
 }
 
 main(process.argv.slice(2)).catch((err: Error) => {

@@ -1,6 +1,7 @@
 import knex, { Knex } from 'knex';
 import mysql from 'mysql2/promise';
 import { QUERY_TIMEOUT_CODE } from './dependency-errors';
+import { withTimeout } from '../lib/with-timeout';
 
 export type Db = Knex;
 
@@ -171,17 +172,16 @@ export function createMysqlProbe(databaseUrl: string, timeoutMs = 2000): MysqlPr
     async check() {
       if (closed) throw new Error('the MySQL probe is closed');
       const connection = (current ??= connect());
-      let timer: NodeJS.Timeout | undefined;
-      const stalled = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('MySQL did not answer in time')), timeoutMs);
-      });
-      try {
-        await Promise.race([connection.then((c) => c.query('SELECT 1')), stalled]);
-      } catch (err) {
+      const outcome = await withTimeout(
+        connection.then((c) => c.query('SELECT 1')),
+        timeoutMs,
+      ).catch((err: Error) => {
         drop(connection);
         throw err;
-      } finally {
-        clearTimeout(timer);
+      });
+      if (!outcome.done) {
+        drop(connection);
+        throw new Error('MySQL did not answer in time');
       }
     },
     async close() {

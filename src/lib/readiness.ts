@@ -1,3 +1,5 @@
+import { withTimeout } from './with-timeout';
+
 export type Check = () => Promise<unknown>;
 
 export interface ReadinessReport {
@@ -99,15 +101,8 @@ export function createReadiness(
 export type Readiness = ReturnType<typeof createReadiness>;
 
 async function passes(check: Promise<unknown>, timeoutMs: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-  try {
-    return await Promise.race([check.then(() => true), timeout]);
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
+  return withTimeout(check, timeoutMs).then(
+    (outcome) => outcome.done,
+    () => false,
+  );
 }

@@ -19,7 +19,8 @@ interface PoolStats {
 export function registerRuntimeGauges(deps: {
   metrics: Metrics;
   db: Db;
-  redis: { producer: Redis; worker: Redis };
+  /** By connection name: `producer`, and `worker` in the roles that run workers. */
+  redis: Record<string, Redis>;
   readiness: Readiness;
 }): void {
   const { metrics } = deps;

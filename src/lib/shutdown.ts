@@ -1,4 +1,5 @@
 import type { Logger } from './logger';
+import { withTimeout } from './with-timeout';
 
 export interface ShutdownStep {
   name: string;
@@ -8,10 +9,9 @@ export interface ShutdownStep {
 /**
  * Runs the steps in order within one deadline; safe to call twice (the second call returns the
  * first call's promise). A step that fails or is still running at the deadline is logged and
- * the next step still runs.
+ * the next step still runs. Resolves true when every step finished in time.
  */
-export function createShutdown(logger: Logger, timeoutMs: number) {
-  const steps: ShutdownStep[] = [];
+export function createShutdown(logger: Logger, timeoutMs: number, steps: ShutdownStep[]) {
   let running: Promise<boolean> | undefined;
 
   async function runAll(): Promise<boolean> {
@@ -19,10 +19,13 @@ export function createShutdown(logger: Logger, timeoutMs: number) {
     let clean = true;
     for (const step of steps) {
       const left = deadline - Date.now();
-      const ok = await within(step.run(), Math.max(left, 0)).catch((err: Error) => {
-        logger.warn('shutdown step failed', { step: step.name, error: err.message });
-        return true;
-      });
+      const ok = await withTimeout(step.run(), Math.max(left, 0)).then(
+        (outcome) => outcome.done,
+        (err: Error) => {
+          logger.warn('shutdown step failed', { step: step.name, error: err.message });
+          return true;
+        },
+      );
       if (!ok) {
         clean = false;
         logger.warn('shutdown step cut off by the deadline', { step: step.name });
@@ -32,25 +35,9 @@ export function createShutdown(logger: Logger, timeoutMs: number) {
   }
 
   return {
-    add(name: string, run: () => Promise<unknown>) {
-      steps.push({ name, run });
-    },
     run(): Promise<boolean> {
       running ??= runAll();
       return running;
     },
   };
-}
-
-/** true if the promise settled within ms, false if the time ran out first. */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

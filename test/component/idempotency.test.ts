@@ -98,7 +98,7 @@ describe('Idempotency-Key on POST /orders', () => {
   it('is safe without Redis locks: a racing twin is replayed from MySQL', async () => {
     const body = orderBody({ order_id: 'twin-order' });
     // Two requests that both passed the lock step (as when Redis is down) race on the insert.
-    const place = h.services.useCases.placeOrders;
+    const place = h.roles.api.useCases.placeOrders;
     const principal = { username: 'manager', role: 'manager' as const };
     const request = { inputs: [body], batch: false, idempotencyKey: 'key-twin' };
     const locks = h.services.redis;

@@ -56,7 +56,7 @@ describe('password guessing', () => {
   });
 
   it('evaluates no more guesses than the limit, however many arrive at once', async () => {
-    const compare = jest.spyOn(h.services.hasher, 'compare');
+    const compare = jest.spyOn(h.roles.api.hasher, 'compare');
     try {
       const ip = freshIp();
       const results = await Promise.all(

@@ -56,9 +56,9 @@ describe('order processing', () => {
   it('has one effect when the same order is processed twice at once (a redelivered job)', async () => {
     await h.services.repositories.orders.insertOrders([pendingOrder('twice-1', 'c-twice')]);
     const outcomes = await Promise.all([
-      h.services.useCases.processOrder('twice-1', false),
-      h.services.useCases.processOrder('twice-1', false),
-      h.services.useCases.processOrder('twice-1', false),
+      h.roles.worker.useCases.processOrder('twice-1', false),
+      h.roles.worker.useCases.processOrder('twice-1', false),
+      h.roles.worker.useCases.processOrder('twice-1', false),
     ]);
     expect(outcomes.filter((o) => o === 'completed')).toHaveLength(1);
     const history = await h.services.db('order_status_history').where('order_id', 'twice-1');
@@ -69,13 +69,13 @@ describe('order processing', () => {
       .first();
     expect(summary.orders_count).toBe(1);
     // And a late duplicate after completion changes nothing.
-    expect(await h.services.useCases.processOrder('twice-1', false)).toBe('skipped');
+    expect(await h.roles.worker.useCases.processOrder('twice-1', false)).toBe('skipped');
   });
 
   it('leaves a cancelled order alone when its job runs late', async () => {
     await h.services.repositories.orders.insertOrders([pendingOrder('stale-1', 'c-stale')]);
     await h.api.post('/orders/stale-1/cancel').set('Authorization', h.basic('manager')).expect(200);
-    expect(await h.services.useCases.processOrder('stale-1', false)).toBe('skipped');
+    expect(await h.roles.worker.useCases.processOrder('stale-1', false)).toBe('skipped');
     expect(await statusOf('stale-1')).toBe('cancelled');
   });
 
@@ -124,7 +124,7 @@ describe('order processing', () => {
     // As if the API died between COMMIT and queue.add.
     await h.services.repositories.orders.insertOrders([pendingOrder('orphan-1', 'c-orphan')]);
     expect(await statusOf('orphan-1')).toBe('pending');
-    expect(await h.services.useCases.reconcileOrders(0)).toBeGreaterThanOrEqual(1);
+    expect(await h.roles.worker.useCases.reconcileOrders(0)).toBeGreaterThanOrEqual(1);
     await waitForStatus('orphan-1', 'completed');
   });
 

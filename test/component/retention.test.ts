@@ -24,7 +24,7 @@ describe('ORDER_RETENTION_DAYS', () => {
       await h.services.repositories.orders.transition(id, 'processing', 'completed');
     }
 
-    const purged = await h.services.useCases.purgeOrders();
+    const purged = await h.roles.worker.useCases.purgeOrders();
 
     expect(purged.orders).toBe(1);
     const left = await h.services.db('orders').orderBy('order_id').pluck('order_id');
@@ -46,7 +46,7 @@ describe('ORDER_RETENTION_DAYS', () => {
       created_at: new Date(Date.now() - 2 * DAY),
       expires_at: new Date(Date.now() - DAY),
     });
-    expect((await h.services.useCases.purgeOrders()).idempotencyKeys).toBe(1);
+    expect((await h.roles.worker.useCases.purgeOrders()).idempotencyKeys).toBe(1);
     expect(await h.services.db('idempotency_keys').where('key_hash', 'e'.repeat(64))).toEqual([]);
   });
 });

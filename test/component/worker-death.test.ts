@@ -9,6 +9,7 @@ import {
   REDIS_URL,
   startHarness,
   waitUntil,
+  stopServices,
 } from '../helpers/harness';
 
 /*
@@ -38,7 +39,7 @@ afterAll(async () => {
 });
 
 it('runs a job again on another worker after its first worker stopped mid-job', async () => {
-  const doomed = h.services.createWorkers();
+  const doomed = h.roles.worker.createWorkers();
   void doomed.orderWorker.run();
   await h.api
     .post('/orders')
@@ -59,7 +60,7 @@ it('runs a job again on another worker after its first worker stopped mid-job', 
     JWT_SECRET,
   });
   const other = compose(config, createLogger('error', new PassThrough()), { workerLockMs: 1000 });
-  const workers = other.createWorkers();
+  const workers = other.worker!.createWorkers();
   void workers.orderWorker.run();
   try {
     await waitUntil(
@@ -77,9 +78,6 @@ it('runs a job again on another worker after its first worker stopped mid-job', 
     expect(history.map((r) => r.status)).toEqual(['pending', 'processing', 'completed']);
   } finally {
     await workers.orderWorker.close();
-    await other.orderQueue.close();
-    await other.redis.quit();
-    await other.workerRedis.quit();
-    await other.db.destroy();
+    await stopServices(other);
   }
 });

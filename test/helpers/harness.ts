@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import supertest from 'supertest';
+import { Redis } from 'ioredis';
 import { compose, ComposeOptions, Services } from '../../src/compose';
+import type { ApiComposition } from '../../src/composition/api';
+import type { WorkerComposition } from '../../src/composition/worker';
+import { createShutdown } from '../../src/lib/shutdown';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/lib/logger';
 import { createDb, ensureDatabase } from '../../src/data-access/db';
@@ -53,6 +57,8 @@ export async function dropDatabase(url: string): Promise<void> {
 
 export interface Harness {
   services: Services;
+  /** The two halves of the `all` composition the harness builds. */
+  roles: { api: ApiComposition; worker: WorkerComposition };
   prefix: string;
   logs: string[];
   api: ReturnType<typeof supertest>;
@@ -63,9 +69,10 @@ export interface Harness {
 }
 
 /**
- * The real service graph (compose) on its own MySQL database, with the test users created.
- * Its Redis key prefix is the default derived from that database's unique name (REDIS_PREFIX
- * in `env` overrides it). Responses are validated against the OpenAPI document.
+ * The real service graph (compose, role `all`) on its own MySQL database, with the test users
+ * created, stopped with the same shutdown steps as main.ts. Its Redis key prefix is the default
+ * derived from that database's unique name (REDIS_PREFIX in `env` overrides it). Responses are
+ * validated against the OpenAPI document.
  */
 export async function startHarness(
   env: Record<string, string> = {},
@@ -87,15 +94,16 @@ export async function startHarness(
   stream.on('data', (line: Buffer) => logs.push(line.toString()));
   const logger = createLogger('debug', stream);
   const services = compose(config, logger, { validateResponses: true, ...options });
+  const roles = { api: services.api!, worker: services.worker! };
   const prefix = config.redisPrefix;
   await services.db.migrate.latest(migrationConfig);
-  services.markStarted();
+  services.readiness.markStarted();
   await services.readiness.start();
   for (const user of Object.values(USERS)) await saveUser(services.repositories.users, user);
 
-  let workers: ReturnType<Services['createWorkers']> | undefined;
   return {
     services,
+    roles,
     prefix,
     logs,
     api: supertest(services.app),
@@ -103,36 +111,35 @@ export async function startHarness(
       const { username, password } = USERS[user];
       return 'Basic ' + Buffer.from(`${username}:${password}`).toString('base64');
     },
-    async startWorkers() {
-      workers = services.createWorkers();
-      void workers.orderWorker.run();
-      await workers.maintenance.start();
-    },
+    startWorkers: () => roles.worker.start(),
     async stop() {
-      await workers?.orderWorker.close();
-      await workers?.maintenance.worker.close();
-      await workers?.maintenance.queue.close();
-      await services.orderQueue.queue.obliterate({ force: true }).catch(() => undefined);
-      await services.orderQueue.close();
-      await services.closeProbes();
+      await stopServices(services);
       // A test may leave Redis just restarted; cleaning up is best effort there.
-      await deleteKeys(services, prefix).catch(() => undefined);
-      await services.redis.quit().catch(() => undefined);
-      await services.workerRedis.quit().catch(() => undefined);
-      await services.db.destroy();
-      await services.hasher.close();
+      await deleteKeys(config.redisUrl, prefix).catch(() => undefined);
       await dropDatabase(databaseUrl);
     },
   };
 }
 
-async function deleteKeys(services: Services, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await services.redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length > 0) await services.redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+/** main.ts's shutdown, step for step, without the HTTP listener a harness does not have. */
+export async function stopServices(services: Services): Promise<void> {
+  const deadline = services.config.shutdownTimeoutSeconds * 1000;
+  await createShutdown(services.logger, deadline, services.shutdownSteps()).run();
+}
+
+async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the time is up. */

@@ -137,7 +137,7 @@ describe('per-process gauges', () => {
     order.created_at = new Date(Date.now() - 90_000);
     await h.services.repositories.orders.insertOrders([order]);
     // The workers would process the order at once; only the gauges are wanted here.
-    const workers = h.services.createWorkers();
+    const workers = h.roles.worker.createWorkers();
     // Closing a BullMQ worker before its connections are up races inside BullMQ.
     await Promise.all([
       workers.orderWorker.waitUntilReady(),

@@ -1,0 +1,96 @@
+import type { Config } from '../config';
+import type { Logger } from '../lib/logger';
+import type { ShutdownStep } from '../lib/shutdown';
+import { createMetrics } from '../lib/metrics';
+import { createReadiness } from '../lib/readiness';
+import { createDb, createMysqlProbe } from '../data-access/db';
+import { createRedis } from '../data-access/redis';
+import { checkMysqlSettings, checkRedisSettings } from '../data-access/durability-settings';
+import { createOrderRepository } from '../data-access/order-repository';
+import { createCustomerRepository } from '../data-access/customer-repository';
+import { createIdempotencyRepository } from '../data-access/idempotency-repository';
+import { createUserRepository } from '../data-access/user-repository';
+import { createOrderQueue } from '../data-access/order-queue';
+
+export interface CoreOptions {
+  /** First retry delay of an order job (doubling each attempt); tests shorten it. */
+  jobBackoffMs?: number;
+  /** Pause between readiness refreshes; tests of outages shorten it. */
+  readinessIntervalMs?: number;
+}
+
+/**
+ * What every serving role shares: metrics, the MySQL pool and its readiness probe, the
+ * producer Redis connection, the repositories and the order queue (the api enqueues, the
+ * worker's reconciler re-enqueues).
+ */
+export function composeCore(config: Readonly<Config>, logger: Logger, options: CoreOptions) {
+  const metrics = createMetrics();
+  const db = createDb(config.databaseUrl);
+  const redis = createRedis(config.redisUrl, 'producer', logger);
+  const repositories = {
+    orders: createOrderRepository(db, {
+      onRetry: (reason: string) => metrics.transactionRetries.inc({ reason }),
+    }),
+    customers: createCustomerRepository(db),
+    idempotency: createIdempotencyRepository(db),
+    users: createUserRepository(db),
+  };
+  const orderQueue = createOrderQueue(redis, config.redisPrefix, logger, options.jobBackoffMs);
+  const mysqlProbe = createMysqlProbe(config.databaseUrl);
+  const readiness = createReadiness(
+    { mysql: mysqlProbe.check, redis: () => redis.ping() },
+    { intervalMs: options.readinessIntervalMs },
+  );
+
+  /**
+   * Reads the durability settings of MySQL and Redis, logs a warning for each wrong one and
+   * sets dependency_setting_ok. Never fails start-up: a wrong setting is a risk, not an outage.
+   */
+  async function checkDurability(): Promise<void> {
+    const checks = await Promise.all([
+      checkMysqlSettings(db).catch(() => []),
+      checkRedisSettings(redis).catch(() => []),
+    ]);
+    for (const c of checks.flat()) {
+      metrics.durabilitySetting.set({ dependency: c.dependency, setting: c.setting }, c.ok ? 1 : 0);
+      if (!c.ok) {
+        logger.warn(`${c.dependency} setting risks data loss`, {
+          setting: c.setting,
+          actual: c.actual,
+          expected: c.expected,
+          risk: c.risk,
+        });
+      }
+    }
+  }
+
+  /** Closed after the role's own steps: queue, probe, Redis, MySQL, in that order. */
+  const shutdownSteps: ShutdownStep[] = [
+    { name: 'queues', run: () => orderQueue.close() },
+    {
+      name: 'probes',
+      run: async () => {
+        await readiness.stop();
+        await mysqlProbe.close();
+      },
+    },
+    { name: 'redis', run: () => redis.quit() },
+    { name: 'mysql', run: () => db.destroy() },
+  ];
+
+  return {
+    config,
+    logger,
+    metrics,
+    db,
+    redis,
+    repositories,
+    orderQueue,
+    readiness,
+    checkDurability,
+    shutdownSteps,
+  };
+}
+
+export type Core = ReturnType<typeof composeCore>;

@@ -1,0 +1,97 @@
+import type { ShutdownStep } from '../lib/shutdown';
+import { createRedis } from '../data-access/redis';
+import { createProcessOrder, Fulfil } from '../domain/process-order';
+import { createReconcileOrders } from '../domain/reconcile-orders';
+import { createPurgeOrders } from '../domain/purge-orders';
+import { createOrderWorker } from '../entry-points/worker/order-worker';
+import { createMaintenance } from '../entry-points/worker/maintenance';
+import { registerSharedGauges } from '../entry-points/worker/shared-gauges';
+import type { Core } from './core';
+
+export interface WorkerOptions {
+  fulfil?: Fulfil;
+  workerConcurrency?: number;
+  /** Job lock and stalled-check interval; tests of a worker dying mid-job shorten it. */
+  workerLockMs?: number;
+  /** How old an unfinished order must be before the reconciler enqueues it again. */
+  reconcileStaleAfterMs?: number;
+}
+
+/**
+ * The worker role: its own Redis connection (BullMQ blocks on it), order processing, the
+ * reconciler and the retention purge. `start` builds and runs the BullMQ workers.
+ */
+export function composeWorker(core: Core, options: WorkerOptions) {
+  const { config, logger, metrics, repositories } = core;
+  const connection = createRedis(config.redisUrl, 'worker', logger);
+  const processOrder = createProcessOrder({
+    orders: repositories.orders,
+    metrics,
+    logger,
+    fulfil: options.fulfil,
+  });
+  const reconcileOrders = createReconcileOrders({
+    orders: repositories.orders,
+    queue: core.orderQueue,
+    logger,
+    staleAfterMs: options.reconcileStaleAfterMs,
+  });
+  const purgeOrders = createPurgeOrders({
+    orders: repositories.orders,
+    idempotency: repositories.idempotency,
+    retentionDays: config.orderRetentionDays,
+    logger,
+  });
+
+  /** The BullMQ workers, not yet running; the shared gauges are exported from then on. */
+  function createWorkers() {
+    const workers = {
+      orderWorker: createOrderWorker({
+        connection,
+        prefix: config.redisPrefix,
+        database: new URL(config.databaseUrl).pathname.slice(1),
+        processOrder,
+        metrics,
+        logger,
+        concurrency: options.workerConcurrency,
+        lockMs: options.workerLockMs,
+      }),
+      maintenance: createMaintenance({
+        connection,
+        prefix: config.redisPrefix,
+        reconcileOrders,
+        purgeOrders,
+        logger,
+      }),
+    };
+    registerSharedGauges({ metrics, db: core.db, queue: core.orderQueue.queue });
+    return workers;
+  }
+
+  let running: ReturnType<typeof createWorkers> | undefined;
+  const shutdownSteps: ShutdownStep[] = [
+    // A job still running at the deadline keeps its lock until it expires; BullMQ then hands it
+    // to another worker as stalled, so it is retried, not lost.
+    {
+      name: 'workers',
+      run: () => Promise.all([running?.orderWorker.close(), running?.maintenance.worker.close()]),
+    },
+    { name: 'worker queues', run: async () => running?.maintenance.queue.close() },
+    { name: 'worker redis', run: () => connection.quit() },
+  ];
+
+  return {
+    connection,
+    useCases: { processOrder, reconcileOrders, purgeOrders },
+    createWorkers,
+    /** Runs the order worker and schedules maintenance; resolves once scheduled. */
+    async start(): Promise<void> {
+      running = createWorkers();
+      void running.orderWorker.run();
+      await running.maintenance.start();
+    },
+    shutdownSteps,
+  };
+}
+
+export type WorkerComposition = ReturnType<typeof composeWorker>;
