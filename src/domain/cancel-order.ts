@@ -16,24 +16,22 @@ export function createCancelOrder(deps: { orders: OrderRepository; metrics: Metr
     orderId: string,
     expectedVersion?: number,
   ): Promise<Order> {
+    const checkVersion = (order: Order) => {
+      if (expectedVersion !== undefined && order.version !== expectedVersion) {
+        throw new AppError(
+          'precondition-failed',
+          `The order is at version ${order.version}, not ${expectedVersion}.`,
+        );
+      }
+    };
     const order = await findVisibleOrder(deps.orders, principal, orderId);
-    if (expectedVersion !== undefined && order.version !== expectedVersion) {
-      throw new AppError(
-        'precondition-failed',
-        `The order is at version ${order.version}, not ${expectedVersion}.`,
-      );
-    }
+    checkVersion(order);
     if (
       order.status !== 'pending' ||
       !(await deps.orders.transition(orderId, 'pending', 'cancelled', order.version))
     ) {
       const now = (await deps.orders.findOrder(orderId))!;
-      if (expectedVersion !== undefined && now.version !== expectedVersion) {
-        throw new AppError(
-          'precondition-failed',
-          `The order is at version ${now.version}, not ${expectedVersion}.`,
-        );
-      }
+      checkVersion(now);
       throw new AppError(
         'invalid-transition',
         `An order that is ${now.status} cannot be cancelled.`,

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { AppError } from '../lib/app-error';
+import { AppError, ErrorCode } from '../lib/app-error';
 import type { Logger } from '../lib/logger';
 import type { Metrics } from '../lib/metrics';
 import type { CustomerRepository } from '../data-access/customer-repository';
@@ -8,7 +8,7 @@ import type { IdempotencyLocks } from '../data-access/idempotency-locks';
 import type { OrderQueue } from '../data-access/order-queue';
 import type { IdempotencyRecord, OrderRepository } from '../data-access/order-repository';
 import type { Order, OrderInput } from './order';
-import type { Principal } from './principal';
+import type { Principal, UserRole } from './principal';
 import { priceOrders } from './price-orders';
 
 export interface PlaceOrdersRequest {
@@ -112,22 +112,42 @@ export function createPlaceOrders(deps: {
   }
 }
 
-function buildOrders(principal: Principal, request: PlaceOrdersRequest): Order[] {
-  const errors = request.inputs.flatMap((input, i) => {
-    const base = request.batch ? `/${i}` : '';
-    if (principal.role === 'customer') {
-      return input.customer_id !== undefined && input.customer_id !== principal.customerId
-        ? [{ path: `${base}/customer_id`, message: 'customers may only order for themselves' }]
-        : [];
-    }
-    return input.customer_id === undefined
-      ? [{ path: `${base}/customer_id`, message: 'is required for managers' }]
-      : [];
-  });
-  if (errors.some((e) => e.message.startsWith('customers'))) {
-    throw new AppError('forbidden', 'Customers may only place orders for themselves.', { errors });
+/**
+ * Who may name which customer: a customer only itself (else 403), a manager must name one
+ * (else 400). The principal's role picks the rule, so one request breaks at most one.
+ */
+const CUSTOMER_ID_RULES: Record<
+  UserRole,
+  {
+    code: ErrorCode;
+    detail: string;
+    message: string;
+    broken(input: OrderInput, principal: Principal): boolean;
   }
-  if (errors.length > 0) throw new AppError('validation', 'customer_id is required.', { errors });
+> = {
+  customer: {
+    code: 'forbidden',
+    detail: 'Customers may only place orders for themselves.',
+    message: 'customers may only order for themselves',
+    broken: (input, principal) =>
+      input.customer_id !== undefined && input.customer_id !== principal.customerId,
+  },
+  manager: {
+    code: 'validation',
+    detail: 'customer_id is required.',
+    message: 'is required for managers',
+    broken: (input) => input.customer_id === undefined,
+  },
+};
+
+function buildOrders(principal: Principal, request: PlaceOrdersRequest): Order[] {
+  const rule = CUSTOMER_ID_RULES[principal.role];
+  const errors = request.inputs.flatMap((input, i) =>
+    rule.broken(input, principal)
+      ? [{ path: `${request.batch ? `/${i}` : ''}/customer_id`, message: rule.message }]
+      : [],
+  );
+  if (errors.length > 0) throw new AppError(rule.code, rule.detail, { errors });
 
   const ids = request.inputs.map((input) => input.order_id ?? `ord_${randomUUID()}`);
   const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
