@@ -8,6 +8,7 @@ import { AppError } from './lib/app-error';
 import { EX_CONFIG, exitOnListenError, exitOnUncaughtErrors } from './lib/fatal-errors';
 import { createDb, ensureDatabase, Db } from './data-access/db';
 import { migrationConfig } from './data-access/migrations';
+import { isDatabaseAccessDenied } from './data-access/mysql-errors';
 import { createUserRepository } from './data-access/user-repository';
 import { ensureManager } from './domain/manage-users';
 import { createHealthApp } from './entry-points/api/app';
@@ -69,7 +70,7 @@ async function migrate(config: Config, db: Db, logger: Logger): Promise<void> {
     () =>
       ensureDatabase(config.databaseUrl).catch((err) => {
         // No CREATE privilege is fine when the database already exists; the next query tells.
-        if ((err as { errno?: number }).errno !== 1044) throw err;
+        if (!isDatabaseAccessDenied(err)) throw err;
       }),
     logger,
   );

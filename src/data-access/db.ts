@@ -1,6 +1,6 @@
 import knex, { Knex } from 'knex';
 import mysql from 'mysql2/promise';
-import { QUERY_TIMEOUT_CODE } from './dependency-errors';
+import { isUnknownSystemVariable, queryTimeoutError } from './mysql-errors';
 
 export type Db = Knex;
 
@@ -47,8 +47,8 @@ export function createDb(
         conn.query("SET SESSION time_zone = '+00:00'", (err) => {
           if (err) return done(err, conn);
           conn.query('SET SESSION wsrep_sync_wait = 1', (syncErr) => {
-            // 1193: unknown system variable (MySQL 8 without Galera).
-            done(syncErr && syncErr.errno !== 1193 ? syncErr : null, conn);
+            // MySQL 8 without Galera has no such variable.
+            done(syncErr && !isUnknownSystemVariable(syncErr) ? syncErr : null, conn);
           });
         });
       },
@@ -63,7 +63,7 @@ export function createDb(
 }
 
 interface RawConnection {
-  query(sql: string, cb: (err: (Error & { errno?: number }) | null) => void): void;
+  query(sql: string, cb: (err: Error | null) => void): void;
   destroy(): void;
   stream?: { destroy(): void };
 }
@@ -85,12 +85,7 @@ function withDeadline(conn: RawConnection, ms: number): void {
       answered = true;
       conn.destroy();
       conn.stream?.destroy();
-      callback(
-        Object.assign(new Error(`MySQL did not answer within ${ms} ms`), {
-          code: QUERY_TIMEOUT_CODE,
-          fatal: true,
-        }),
-      );
+      callback(queryTimeoutError(ms));
     }, ms);
     args[at] = (...result: unknown[]) => {
       clearTimeout(timer);

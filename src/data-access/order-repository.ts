@@ -5,6 +5,7 @@ import { canTransition, Order, OrderStatus } from '../domain/order';
 import type { Db } from './db';
 import { updateCustomerReadModels } from './customer-read-models';
 import { withTransaction, RetryOptions } from './transaction';
+import { isDuplicateKey } from './mysql-errors';
 
 export interface IdempotencyRecord {
   keyHash: string;
@@ -30,7 +31,6 @@ const CHUNK = 1000;
 async function insertRows(trx: Knex.Transaction, table: string, rows: object[]): Promise<void> {
   for (let i = 0; i < rows.length; i += CHUNK) await trx(table).insert(rows.slice(i, i + CHUNK));
 }
-const MYSQL_DUP_ENTRY = 1062;
 
 type OrderRow = {
   order_id: string;
@@ -80,7 +80,7 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
       );
     } catch (err) {
       // The primary key is the duplicate check; only then is it worth asking which ids clash.
-      if ((err as { errno?: number }).errno !== MYSQL_DUP_ENTRY) throw err;
+      if (!isDuplicateKey(err)) throw err;
       const ids = orders.map((o) => o.order_id);
       const taken: { order_id: string; customer_id: string }[] = await db('orders')
         .whereIn('order_id', ids)

@@ -1,5 +1,6 @@
 import client from 'prom-client';
 import { buildInfo, BuildInfo } from './build-info';
+import { RETRY_REASONS } from '../data-access/mysql-errors';
 
 /**
  * One registry per process (tests build their own). Labels are bounded: routes are templates,
@@ -129,7 +130,5 @@ const TRANSITIONS = [
   ['processing', 'completed'],
   ['processing', 'failed'],
 ] as const;
-/** The reasons data-access/transaction.ts reports. */
-const RETRY_REASONS = ['deadlock', 'lock_wait_timeout'] as const;
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -8,11 +8,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createDb, Db, DbOptions, ensureDatabase } from '../../src/data-access/db';
-import { isMysqlUnavailable } from '../../src/data-access/dependency-errors';
+import { isMysqlUnavailable, retryReason } from '../../src/data-access/mysql-errors';
 import { migrationConfig } from '../../src/data-access/migrations';
 import { ORDER_JOB_ATTEMPTS } from '../../src/data-access/order-queue';
 import { createOrderRepository, OrderRepository } from '../../src/data-access/order-repository';
-import { retryReason } from '../../src/data-access/transaction';
 import { Money } from '../../src/domain/money';
 import type { Order, OrderItem } from '../../src/domain/order';
 import { GaleraCluster, readNodeFile, sleep, startCluster } from './helpers/cluster';
