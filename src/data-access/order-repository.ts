@@ -1,7 +1,13 @@
 import type { Knex } from 'knex';
 import { AppError } from '../lib/app-error';
 import { formatMoney, minorUnits } from '../domain/money';
-import { canTransition, Order, OrderStatus } from '../domain/order';
+import {
+  FINISHED_STATUSES,
+  Order,
+  OrderStatus,
+  Transition,
+  UNFINISHED_STATUSES,
+} from '../domain/order';
 import type { Db } from './db';
 import { updateCustomerReadModels } from './customer-read-models';
 import { withTransaction, RetryOptions } from './transaction';
@@ -144,13 +150,11 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
    */
   async function transition(
     orderId: string,
-    from: OrderStatus,
-    to: OrderStatus,
+    { from, to }: Transition,
     expectedVersion?: number,
     /** The order as already read by the caller: its items, customer and currency never change. */
     loaded?: Order,
   ): Promise<boolean> {
-    if (!canTransition(from, to)) throw new Error(`no transition ${from} → ${to}`);
     return withTransaction(
       db,
       async (trx) => {
@@ -181,7 +185,7 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
   /** Orders still pending or processing whose last change is older than `before`. */
   async function findUnfinished(before: Date, limit: number): Promise<string[]> {
     return db('orders')
-      .whereIn('status', ['pending', 'processing'])
+      .whereIn('status', UNFINISHED_STATUSES)
       .andWhere('updated_at', '<', before)
       .orderBy('updated_at')
       .limit(limit)
@@ -194,7 +198,7 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
       db,
       async (trx) => {
         const ids: string[] = await trx('orders')
-          .whereIn('status', ['completed', 'cancelled', 'failed'])
+          .whereIn('status', FINISHED_STATUSES)
           .andWhere('created_at', '<', before)
           .limit(limit)
           .pluck('order_id');

@@ -1,7 +1,7 @@
 import { AppError } from '../lib/app-error';
 import type { Metrics } from '../lib/metrics';
 import type { OrderRepository } from '../data-access/order-repository';
-import type { Order } from './order';
+import { canTransition, invalidTransition, Order, transition } from './order';
 import type { Principal } from './principal';
 import { findVisibleOrder } from './read-orders';
 
@@ -26,18 +26,16 @@ export function createCancelOrder(deps: { orders: OrderRepository; metrics: Metr
     };
     const order = await findVisibleOrder(deps.orders, principal, orderId);
     checkVersion(order);
-    if (
-      order.status !== 'pending' ||
-      !(await deps.orders.transition(orderId, 'pending', 'cancelled', order.version))
-    ) {
+    const cancelled =
+      canTransition(order.status, 'cancelled') &&
+      (await deps.orders.transition(orderId, transition(order.status, 'cancelled'), order.version));
+    if (!cancelled) {
+      // Not cancellable, or it moved on since it was read: answer for the order as it is now.
       const now = (await deps.orders.findOrder(orderId))!;
       checkVersion(now);
-      throw new AppError(
-        'invalid-transition',
-        `An order that is ${now.status} cannot be cancelled.`,
-      );
+      throw invalidTransition(now.status, 'cancelled');
     }
-    deps.metrics.transitions.inc({ from: 'pending', to: 'cancelled' });
+    deps.metrics.transitions.inc({ from: order.status, to: 'cancelled' });
     return (await deps.orders.findOrder(orderId))!;
   };
 }

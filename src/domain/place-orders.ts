@@ -7,7 +7,7 @@ import type { IdempotencyRepository } from '../data-access/idempotency-repositor
 import type { IdempotencyLocks } from '../data-access/idempotency-locks';
 import type { OrderQueue } from '../data-access/order-queue';
 import type { IdempotencyRecord, OrderRepository } from '../data-access/order-repository';
-import type { Order, OrderInput } from './order';
+import { INITIAL_STATUS, Order, OrderInput } from './order';
 import type { Principal, UserRole } from './principal';
 import { priceOrders } from './price-orders';
 
@@ -163,7 +163,7 @@ function buildOrders(principal: Principal, request: PlaceOrdersRequest): Order[]
   return request.inputs.map((input, i) => ({
     order_id: ids[i]!,
     customer_id: input.customer_id ?? principal.customerId!,
-    status: 'pending',
+    status: INITIAL_STATUS,
     currency: input.currency,
     items: priced[i]!.items,
     total: priced[i]!.total,
@@ -172,7 +172,7 @@ function buildOrders(principal: Principal, request: PlaceOrdersRequest): Order[]
     created_at: now,
     updated_at: now,
     completed_at: null,
-    status_history: [{ status: 'pending', at: now }],
+    status_history: [{ status: INITIAL_STATUS, at: now }],
   }));
 }
 

@@ -1,4 +1,5 @@
 import { Job } from 'bullmq';
+import { transition } from '../../src/domain/order';
 import { createMaintenance } from '../../src/entry-points/worker/maintenance';
 import { Harness, pendingOrder, startHarness, waitUntil } from '../helpers/harness';
 
@@ -42,8 +43,8 @@ async function insertOldFinishedOrder(id: string): Promise<void> {
   await orders.insertOrders([
     { ...pendingOrder(id, 'c-maint'), created_at: new Date(Date.now() - 40 * DAY) },
   ]);
-  await orders.transition(id, 'pending', 'processing');
-  await orders.transition(id, 'processing', 'completed');
+  await orders.transition(id, transition('pending', 'processing'));
+  await orders.transition(id, transition('processing', 'completed'));
 }
 
 const stored = async (id: string) =>
