@@ -12,13 +12,7 @@ import type { Db } from './db';
 import { updateCustomerReadModels } from './customer-read-models';
 import { withTransaction, RetryOptions } from './transaction';
 import { isDuplicateKey } from './mysql-errors';
-
-export interface IdempotencyRecord {
-  keyHash: string;
-  fingerprint: string;
-  expiresAt: Date;
-  response: (orders: Order[]) => { status: number; body: unknown };
-}
+import { IdempotencyRecord, insertIdempotencyRecord } from './idempotency-repository';
 
 export interface OrderPage {
   customerId?: string;
@@ -80,7 +74,7 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
               at: o.created_at,
             })),
           );
-          if (idempotency) await insertIdempotency(trx, idempotency, orders);
+          if (idempotency) await insertIdempotencyRecord(trx, idempotency, orders);
         },
         retry,
       );
@@ -98,23 +92,6 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
         taken.filter((t) => customerOf.get(t.order_id) === t.customer_id).map((t) => t.order_id),
       );
     }
-  }
-
-  async function insertIdempotency(trx: Knex.Transaction, rec: IdempotencyRecord, orders: Order[]) {
-    const { status, body } = rec.response(orders);
-    // A record that expired but was not purged yet must not block the key's reuse.
-    await trx('idempotency_keys')
-      .where('key_hash', rec.keyHash)
-      .andWhere('expires_at', '<', new Date())
-      .delete();
-    await trx('idempotency_keys').insert({
-      key_hash: rec.keyHash,
-      fingerprint: rec.fingerprint,
-      response_status: status,
-      response_body: JSON.stringify(body),
-      created_at: new Date(),
-      expires_at: rec.expiresAt,
-    });
   }
 
   async function findOrder(orderId: string, trx: Knex = db): Promise<Order | undefined> {

@@ -3,10 +3,13 @@ import { AppError, ErrorCode } from '../lib/app-error';
 import type { Logger } from '../lib/logger';
 import type { Metrics } from '../lib/metrics';
 import type { CustomerRepository } from '../data-access/customer-repository';
-import type { IdempotencyRepository } from '../data-access/idempotency-repository';
+import type {
+  IdempotencyRecord,
+  IdempotencyRepository,
+} from '../data-access/idempotency-repository';
 import type { IdempotencyLocks } from '../data-access/idempotency-locks';
 import type { OrderQueue } from '../data-access/order-queue';
-import type { IdempotencyRecord, OrderRepository } from '../data-access/order-repository';
+import type { OrderRepository } from '../data-access/order-repository';
 import { INITIAL_STATUS, Order, OrderInput } from './order';
 import type { Principal, UserRole } from './principal';
 import { priceOrders } from './price-orders';
@@ -17,9 +20,10 @@ export interface PlaceOrdersRequest {
   idempotencyKey?: string;
 }
 
-export interface PlaceOrdersResult {
-  status: number;
-  body: unknown;
+export interface PlacedOrders {
+  /** In request order. */
+  orders: Order[];
+  /** Stored by an earlier request with the same Idempotency-Key, not by this one. */
   replayed: boolean;
 }
 
@@ -42,9 +46,9 @@ export function createPlaceOrders(deps: {
   return async function placeOrders(
     principal: Principal,
     request: PlaceOrdersRequest,
-  ): Promise<PlaceOrdersResult> {
+  ): Promise<PlacedOrders> {
     const orders = buildOrders(principal, request);
-    if (!request.idempotencyKey) return store(orders, request.batch);
+    if (!request.idempotencyKey) return store(orders);
 
     const keyHash = sha256(`${principal.username}\n${request.idempotencyKey}`);
     const fingerprint = sha256(canonicalJson(request.inputs) + (request.batch ? '[]' : '{}'));
@@ -61,11 +65,11 @@ export function createPlaceOrders(deps: {
       // The first request may have finished between the lookup and the lock.
       const finished = await replay(keyHash, fingerprint);
       if (finished) return finished;
-      return await store(orders, request.batch, {
+      return await store(orders, {
         keyHash,
         fingerprint,
         expiresAt: new Date(Date.now() + IDEMPOTENCY_TTL_MS),
-        response: (stored) => ({ status: 201, body: responseBody(stored, request.batch) }),
+        batch: request.batch,
       });
     } catch (err) {
       // Without the Redis lock (Redis down) a concurrent twin can win the insert: replay it.
@@ -77,11 +81,7 @@ export function createPlaceOrders(deps: {
     }
   };
 
-  async function store(
-    orders: Order[],
-    batch: boolean,
-    idempotency?: IdempotencyRecord,
-  ): Promise<PlaceOrdersResult> {
+  async function store(orders: Order[], idempotency?: IdempotencyRecord): Promise<PlacedOrders> {
     await deps.orders.insertOrders(orders, idempotency);
     deps.metrics.ordersCreated.inc(orders.length);
     await deps.customers
@@ -95,7 +95,7 @@ export function createPlaceOrders(deps: {
         error: err.message,
       });
     });
-    return { status: 201, body: responseBody(orders, batch), replayed: false };
+    return { orders, replayed: false };
   }
 
   async function replay(keyHash: string, fingerprint: string) {
@@ -108,7 +108,7 @@ export function createPlaceOrders(deps: {
       );
     }
     deps.metrics.idempotencyReplays.inc();
-    return { status: stored.status, body: stored.body, replayed: true };
+    return { orders: stored.orders, replayed: true };
   }
 }
 
@@ -174,11 +174,6 @@ function buildOrders(principal: Principal, request: PlaceOrdersRequest): Order[]
     completed_at: null,
     status_history: [{ status: INITIAL_STATUS, at: now }],
   }));
-}
-
-function responseBody(orders: Order[], batch: boolean): unknown {
-  // Stored verbatim for replays, so it is plain JSON (dates as ISO strings).
-  return JSON.parse(JSON.stringify(batch ? { data: orders } : orders[0]));
 }
 
 function sha256(text: string): string {
