@@ -162,7 +162,7 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
       }),
       maintenance: createMaintenance({ connection, prefix, reconcileOrders, purgeOrders, logger }),
     };
-    registerSharedGauges({ metrics, db, queue: orderQueue.queue });
+    registerSharedGauges({ metrics, orders, queue: orderQueue.queue });
     return workers;
   }
 

@@ -62,6 +62,33 @@ export function createDb(
   });
 }
 
+export interface PoolStats {
+  used: number;
+  idle: number;
+  max: number;
+  pendingAcquires: number;
+}
+
+/** The tarn pool inside knex: not public API, so this is the one place that reads it. */
+interface TarnPool {
+  max: number;
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+}
+
+/** The pool's connection counts; undefined once the pool is destroyed. */
+export function poolStats(db: Db): PoolStats | undefined {
+  const pool = (db.client as { pool?: TarnPool }).pool;
+  if (!pool) return undefined;
+  return {
+    used: pool.numUsed(),
+    idle: pool.numFree(),
+    max: pool.max,
+    pendingAcquires: pool.numPendingAcquires(),
+  };
+}
+
 interface RawConnection {
   query(sql: string, cb: (err: Error | null) => void): void;
   destroy(): void;

@@ -169,6 +169,12 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
       .pluck('order_id');
   }
 
+  /** When the oldest order still pending was created; undefined when none is. */
+  async function oldestPendingCreatedAt(): Promise<Date | undefined> {
+    const row = await db('orders').where('status', 'pending').min('created_at as oldest').first();
+    return row?.oldest ? new Date(row.oldest) : undefined;
+  }
+
   /** Deletes up to `limit` finished orders created before `before`; aggregates are kept. */
   async function purgeFinished(before: Date, limit: number): Promise<number> {
     return withTransaction(
@@ -188,7 +194,15 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
     );
   }
 
-  return { insertOrders, findOrder, listOrders, transition, findUnfinished, purgeFinished };
+  return {
+    insertOrders,
+    findOrder,
+    listOrders,
+    transition,
+    findUnfinished,
+    oldestPendingCreatedAt,
+    purgeFinished,
+  };
 }
 
 export type OrderRepository = ReturnType<typeof createOrderRepository>;
