@@ -14,6 +14,7 @@ import { createIdempotencyLocks } from './data-access/idempotency-locks';
 import { createUserRepository } from './data-access/user-repository';
 import { createOrderQueue } from './data-access/order-queue';
 import { createAuthentication } from './domain/authentication';
+import { createJwksVerifier } from './data-access/jwks-verifier';
 import { createPasswordHasher, PasswordHasherOptions } from './lib/password-hasher';
 import { createLoginThrottle } from './data-access/login-throttle';
 import { createPlaceOrders } from './domain/place-orders';
@@ -75,7 +76,8 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
   const hasher = createPasswordHasher(options.hashing);
   const auth = createAuthentication({
     users,
-    jwt: { ...config.jwt, jwksCooldownMs: options.jwksCooldownMs },
+    jwt: config.jwt,
+    verifyExternalToken: createJwksVerifier({ ...config.jwt, cooldownMs: options.jwksCooldownMs }),
     hasher,
     throttle: createLoginThrottle({
       redis,
