@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 #
-# One image, three roles: `api`, `worker`, `migrate` (see CONTRACT §1).
+# One image, three roles: `api`, `worker`, `migrate` (see README.md, "Processes").
 #
 # Base image: Debian bookworm slim with Node 24 (the LTS line; Node 20 ended in April 2026),
 # pinned by exact version tag; .ci/run runs every test on this same Node version. For fully

@@ -6,6 +6,7 @@ import { waitFor } from './lib/wait-for';
 import { EX_CONFIG, exitOnListenError, exitOnUncaughtErrors } from './lib/fatal-errors';
 import { createDb, ensureDatabase, Db } from './data-access/db';
 import { migrationConfig } from './data-access/migrations';
+import { isDatabaseAccessDenied } from './data-access/mysql-errors';
 import { createUserRepository } from './data-access/user-repository';
 import { createMetricsServer } from './entry-points/metrics-server';
 import { createHttpServer } from './entry-points/http-server';
@@ -62,7 +63,7 @@ async function migrate(config: Config, db: Db, logger: Logger): Promise<void> {
     () =>
       ensureDatabase(config.databaseUrl).catch((err) => {
         // No CREATE privilege is fine when the database already exists; the next query tells.
-        if ((err as { errno?: number }).errno !== 1044) throw err;
+        if (!isDatabaseAccessDenied(err)) throw err;
       }),
     logger,
   );

@@ -1,6 +1,7 @@
 import type { ShutdownStep } from '../lib/shutdown';
 import { createPasswordHasher, PasswordHasherOptions } from '../lib/password-hasher';
 import { createLoginThrottle } from '../data-access/login-throttle';
+import { createJwksVerifier } from '../data-access/jwks-verifier';
 import { createIdempotencyLocks } from '../data-access/idempotency-locks';
 import { createAuthentication } from '../domain/authentication';
 import { createPlaceOrders } from '../domain/place-orders';
@@ -32,7 +33,8 @@ export function composeApi(core: Core, options: ApiOptions) {
   const hasher = createPasswordHasher(options.hashing);
   const auth = createAuthentication({
     users: repositories.users,
-    jwt: { ...config.jwt, jwksCooldownMs: options.jwksCooldownMs },
+    jwt: config.jwt,
+    verifyExternalToken: createJwksVerifier({ ...config.jwt, cooldownMs: options.jwksCooldownMs }),
     hasher,
     throttle: createLoginThrottle({
       redis,

@@ -64,7 +64,7 @@ export function composeWorker(core: Core, options: WorkerOptions) {
         logger,
       }),
     };
-    registerSharedGauges({ metrics, db: core.db, queue: core.orderQueue.queue });
+    registerSharedGauges({ metrics, orders: repositories.orders, queue: core.orderQueue.queue });
     return workers;
   }
 

@@ -1,7 +1,7 @@
 import knex, { Knex } from 'knex';
 import mysql from 'mysql2/promise';
-import { QUERY_TIMEOUT_CODE } from './dependency-errors';
 import { withTimeout } from '../lib/with-timeout';
+import { isUnknownSystemVariable, queryTimeoutError } from './mysql-errors';
 
 export type Db = Knex;
 
@@ -48,8 +48,8 @@ export function createDb(
         conn.query("SET SESSION time_zone = '+00:00'", (err) => {
           if (err) return done(err, conn);
           conn.query('SET SESSION wsrep_sync_wait = 1', (syncErr) => {
-            // 1193: unknown system variable (MySQL 8 without Galera).
-            done(syncErr && syncErr.errno !== 1193 ? syncErr : null, conn);
+            // MySQL 8 without Galera has no such variable.
+            done(syncErr && !isUnknownSystemVariable(syncErr) ? syncErr : null, conn);
           });
         });
       },
@@ -63,8 +63,35 @@ export function createDb(
   });
 }
 
+export interface PoolStats {
+  used: number;
+  idle: number;
+  max: number;
+  pendingAcquires: number;
+}
+
+/** The tarn pool inside knex: not public API, so this is the one place that reads it. */
+interface TarnPool {
+  max: number;
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+}
+
+/** The pool's connection counts; undefined once the pool is destroyed. */
+export function poolStats(db: Db): PoolStats | undefined {
+  const pool = (db.client as { pool?: TarnPool }).pool;
+  if (!pool) return undefined;
+  return {
+    used: pool.numUsed(),
+    idle: pool.numFree(),
+    max: pool.max,
+    pendingAcquires: pool.numPendingAcquires(),
+  };
+}
+
 interface RawConnection {
-  query(sql: string, cb: (err: (Error & { errno?: number }) | null) => void): void;
+  query(sql: string, cb: (err: Error | null) => void): void;
   destroy(): void;
   stream?: { destroy(): void };
 }
@@ -86,12 +113,7 @@ function withDeadline(conn: RawConnection, ms: number): void {
       answered = true;
       conn.destroy();
       conn.stream?.destroy();
-      callback(
-        Object.assign(new Error(`MySQL did not answer within ${ms} ms`), {
-          code: QUERY_TIMEOUT_CODE,
-          fatal: true,
-        }),
-      );
+      callback(queryTimeoutError(ms));
     }, ms);
     args[at] = (...result: unknown[]) => {
       clearTimeout(timer);

@@ -1,17 +1,18 @@
 import type { Knex } from 'knex';
 import { AppError } from '../lib/app-error';
 import { formatMoney, minorUnits } from '../domain/money';
-import { canTransition, Order, OrderStatus } from '../domain/order';
+import {
+  FINISHED_STATUSES,
+  Order,
+  OrderStatus,
+  Transition,
+  UNFINISHED_STATUSES,
+} from '../domain/order';
 import type { Db } from './db';
 import { updateCustomerReadModels } from './customer-read-models';
 import { withTransaction, RetryOptions } from './transaction';
-
-export interface IdempotencyRecord {
-  keyHash: string;
-  fingerprint: string;
-  expiresAt: Date;
-  response: (orders: Order[]) => { status: number; body: unknown };
-}
+import { isDuplicateKey } from './mysql-errors';
+import { IdempotencyRecord, insertIdempotencyRecord } from './idempotency-repository';
 
 export interface OrderPage {
   customerId?: string;
@@ -30,7 +31,6 @@ const CHUNK = 1000;
 async function insertRows(trx: Knex.Transaction, table: string, rows: object[]): Promise<void> {
   for (let i = 0; i < rows.length; i += CHUNK) await trx(table).insert(rows.slice(i, i + CHUNK));
 }
-const MYSQL_DUP_ENTRY = 1062;
 
 type OrderRow = {
   order_id: string;
@@ -74,13 +74,13 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
               at: o.created_at,
             })),
           );
-          if (idempotency) await insertIdempotency(trx, idempotency, orders);
+          if (idempotency) await insertIdempotencyRecord(trx, idempotency, orders);
         },
         retry,
       );
     } catch (err) {
       // The primary key is the duplicate check; only then is it worth asking which ids clash.
-      if ((err as { errno?: number }).errno !== MYSQL_DUP_ENTRY) throw err;
+      if (!isDuplicateKey(err)) throw err;
       const ids = orders.map((o) => o.order_id);
       const taken: { order_id: string; customer_id: string }[] = await db('orders')
         .whereIn('order_id', ids)
@@ -92,23 +92,6 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
         taken.filter((t) => customerOf.get(t.order_id) === t.customer_id).map((t) => t.order_id),
       );
     }
-  }
-
-  async function insertIdempotency(trx: Knex.Transaction, rec: IdempotencyRecord, orders: Order[]) {
-    const { status, body } = rec.response(orders);
-    // A record that expired but was not purged yet must not block the key's reuse.
-    await trx('idempotency_keys')
-      .where('key_hash', rec.keyHash)
-      .andWhere('expires_at', '<', new Date())
-      .delete();
-    await trx('idempotency_keys').insert({
-      key_hash: rec.keyHash,
-      fingerprint: rec.fingerprint,
-      response_status: status,
-      response_body: JSON.stringify(body),
-      created_at: new Date(),
-      expires_at: rec.expiresAt,
-    });
   }
 
   async function findOrder(orderId: string, trx: Knex = db): Promise<Order | undefined> {
@@ -144,13 +127,11 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
    */
   async function transition(
     orderId: string,
-    from: OrderStatus,
-    to: OrderStatus,
+    { from, to }: Transition,
     expectedVersion?: number,
     /** The order as already read by the caller: its items, customer and currency never change. */
     loaded?: Order,
   ): Promise<boolean> {
-    if (!canTransition(from, to)) throw new Error(`no transition ${from} → ${to}`);
     return withTransaction(
       db,
       async (trx) => {
@@ -181,11 +162,17 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
   /** Orders still pending or processing whose last change is older than `before`. */
   async function findUnfinished(before: Date, limit: number): Promise<string[]> {
     return db('orders')
-      .whereIn('status', ['pending', 'processing'])
+      .whereIn('status', UNFINISHED_STATUSES)
       .andWhere('updated_at', '<', before)
       .orderBy('updated_at')
       .limit(limit)
       .pluck('order_id');
+  }
+
+  /** When the oldest order still pending was created; undefined when none is. */
+  async function oldestPendingCreatedAt(): Promise<Date | undefined> {
+    const row = await db('orders').where('status', 'pending').min('created_at as oldest').first();
+    return row?.oldest ? new Date(row.oldest) : undefined;
   }
 
   /** Deletes up to `limit` finished orders created before `before`; aggregates are kept. */
@@ -194,7 +181,7 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
       db,
       async (trx) => {
         const ids: string[] = await trx('orders')
-          .whereIn('status', ['completed', 'cancelled', 'failed'])
+          .whereIn('status', FINISHED_STATUSES)
           .andWhere('created_at', '<', before)
           .limit(limit)
           .pluck('order_id');
@@ -207,7 +194,15 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
     );
   }
 
-  return { insertOrders, findOrder, listOrders, transition, findUnfinished, purgeFinished };
+  return {
+    insertOrders,
+    findOrder,
+    listOrders,
+    transition,
+    findUnfinished,
+    oldestPendingCreatedAt,
+    purgeFinished,
+  };
 }
 
 export type OrderRepository = ReturnType<typeof createOrderRepository>;

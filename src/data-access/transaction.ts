@@ -1,21 +1,11 @@
 import type { Knex } from 'knex';
 import type { Db } from './db';
-
-/**
- * Galera reports a certification conflict at COMMIT as ER_LOCK_DEADLOCK (1213); InnoDB reports
- * lock waits as 1205. Both mean "run the whole transaction again", never "resume".
- */
-const RETRYABLE: Record<number, string> = { 1213: 'deadlock', 1205: 'lock_wait_timeout' };
+import { retryReason, RetryReason } from './mysql-errors';
 
 export interface RetryOptions {
   attempts?: number;
   baseDelayMs?: number;
-  onRetry?: (reason: string, attempt: number) => void;
-}
-
-export function retryReason(err: unknown): string | undefined {
-  const errno = (err as { errno?: number } | null)?.errno;
-  return errno === undefined ? undefined : RETRYABLE[errno];
+  onRetry?: (reason: RetryReason, attempt: number) => void;
 }
 
 export async function withTransaction<T>(

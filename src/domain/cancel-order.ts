@@ -1,7 +1,7 @@
 import { AppError } from '../lib/app-error';
 import type { Metrics } from '../lib/metrics';
 import type { OrderRepository } from '../data-access/order-repository';
-import type { Order } from './order';
+import { canTransition, invalidTransition, Order, transition } from './order';
 import type { Principal } from './principal';
 import { findVisibleOrder } from './read-orders';
 
@@ -16,30 +16,26 @@ export function createCancelOrder(deps: { orders: OrderRepository; metrics: Metr
     orderId: string,
     expectedVersion?: number,
   ): Promise<Order> {
-    const order = await findVisibleOrder(deps.orders, principal, orderId);
-    if (expectedVersion !== undefined && order.version !== expectedVersion) {
-      throw new AppError(
-        'precondition-failed',
-        `The order is at version ${order.version}, not ${expectedVersion}.`,
-      );
-    }
-    if (
-      order.status !== 'pending' ||
-      !(await deps.orders.transition(orderId, 'pending', 'cancelled', order.version))
-    ) {
-      const now = (await deps.orders.findOrder(orderId))!;
-      if (expectedVersion !== undefined && now.version !== expectedVersion) {
+    const checkVersion = (order: Order) => {
+      if (expectedVersion !== undefined && order.version !== expectedVersion) {
         throw new AppError(
           'precondition-failed',
-          `The order is at version ${now.version}, not ${expectedVersion}.`,
+          `The order is at version ${order.version}, not ${expectedVersion}.`,
         );
       }
-      throw new AppError(
-        'invalid-transition',
-        `An order that is ${now.status} cannot be cancelled.`,
-      );
+    };
+    const order = await findVisibleOrder(deps.orders, principal, orderId);
+    checkVersion(order);
+    const cancelled =
+      canTransition(order.status, 'cancelled') &&
+      (await deps.orders.transition(orderId, transition(order.status, 'cancelled'), order.version));
+    if (!cancelled) {
+      // Not cancellable, or it moved on since it was read: answer for the order as it is now.
+      const now = (await deps.orders.findOrder(orderId))!;
+      checkVersion(now);
+      throw invalidTransition(now.status, 'cancelled');
     }
-    deps.metrics.transitions.inc({ from: 'pending', to: 'cancelled' });
+    deps.metrics.transitions.inc({ from: order.status, to: 'cancelled' });
     return (await deps.orders.findOrder(orderId))!;
   };
 }

@@ -1,6 +1,17 @@
-/** Order shapes shared by the use cases and repositories. Money is kept as decimal strings. */
-export type OrderStatus = 'pending' | 'processing' | 'completed' | 'cancelled' | 'failed';
+/** Order shapes and lifecycle shared by the use cases and repositories. */
+import { AppError } from '../lib/app-error';
 
+/** Every status an order can have; the OpenAPI enum and the metric labels are this list. */
+export const ORDER_STATUSES = [
+  'pending',
+  'processing',
+  'completed',
+  'cancelled',
+  'failed',
+] as const;
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+
+/** Money is kept as decimal strings. */
 export interface OrderItemInput {
   sku: string;
   name: string;
@@ -41,7 +52,7 @@ export interface Order {
 }
 
 /** The lifecycle: which status may follow which. */
-const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
+export const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   pending: ['processing', 'cancelled'],
   processing: ['completed', 'failed'],
   completed: [],
@@ -49,6 +60,31 @@ const TRANSITIONS: Record<OrderStatus, readonly OrderStatus[]> = {
   failed: [],
 };
 
+export const INITIAL_STATUS: OrderStatus = 'pending';
+/** No status follows these: the order is done, and retention may purge it. */
+export const FINISHED_STATUSES = ORDER_STATUSES.filter((s) => TRANSITIONS[s].length === 0);
+export const UNFINISHED_STATUSES = ORDER_STATUSES.filter((s) => TRANSITIONS[s].length > 0);
+
+declare const allowed: unique symbol;
+/** A step the lifecycle allows; only `transition` makes one. */
+export type Transition = { readonly from: OrderStatus; readonly to: OrderStatus } & {
+  readonly [allowed]: true;
+};
+
 export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
   return TRANSITIONS[from].includes(to);
+}
+
+/**
+ * The step from `from` to `to`, which the repository applies as a guarded update (`WHERE status
+ * = from`); a step the lifecycle does not allow is a 409.
+ */
+export function transition(from: OrderStatus, to: OrderStatus): Transition {
+  if (!canTransition(from, to)) throw invalidTransition(from, to);
+  return { from, to } as Transition;
+}
+
+/** The 409 for an order in `from` asked to move to `to`. */
+export function invalidTransition(from: OrderStatus, to: OrderStatus): AppError {
+  return new AppError('invalid-transition', `An order that is ${from} cannot be ${to}.`);
 }

@@ -1,14 +1,17 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { AppError } from '../lib/app-error';
+import { AppError, ErrorCode } from '../lib/app-error';
 import type { Logger } from '../lib/logger';
 import type { Metrics } from '../lib/metrics';
 import type { CustomerRepository } from '../data-access/customer-repository';
-import type { IdempotencyRepository } from '../data-access/idempotency-repository';
+import type {
+  IdempotencyRecord,
+  IdempotencyRepository,
+} from '../data-access/idempotency-repository';
 import type { IdempotencyLocks } from '../data-access/idempotency-locks';
 import type { OrderQueue } from '../data-access/order-queue';
-import type { IdempotencyRecord, OrderRepository } from '../data-access/order-repository';
-import type { Order, OrderInput } from './order';
-import type { Principal } from './principal';
+import type { OrderRepository } from '../data-access/order-repository';
+import { INITIAL_STATUS, Order, OrderInput } from './order';
+import type { Principal, UserRole } from './principal';
 import { priceOrders } from './price-orders';
 
 export interface PlaceOrdersRequest {
@@ -17,9 +20,10 @@ export interface PlaceOrdersRequest {
   idempotencyKey?: string;
 }
 
-export interface PlaceOrdersResult {
-  status: number;
-  body: unknown;
+export interface PlacedOrders {
+  /** In request order. */
+  orders: Order[];
+  /** Stored by an earlier request with the same Idempotency-Key, not by this one. */
   replayed: boolean;
 }
 
@@ -42,9 +46,9 @@ export function createPlaceOrders(deps: {
   return async function placeOrders(
     principal: Principal,
     request: PlaceOrdersRequest,
-  ): Promise<PlaceOrdersResult> {
+  ): Promise<PlacedOrders> {
     const orders = buildOrders(principal, request);
-    if (!request.idempotencyKey) return store(orders, request.batch);
+    if (!request.idempotencyKey) return store(orders);
 
     const keyHash = sha256(`${principal.username}\n${request.idempotencyKey}`);
     const fingerprint = sha256(canonicalJson(request.inputs) + (request.batch ? '[]' : '{}'));
@@ -61,11 +65,11 @@ export function createPlaceOrders(deps: {
       // The first request may have finished between the lookup and the lock.
       const finished = await replay(keyHash, fingerprint);
       if (finished) return finished;
-      return await store(orders, request.batch, {
+      return await store(orders, {
         keyHash,
         fingerprint,
         expiresAt: new Date(Date.now() + IDEMPOTENCY_TTL_MS),
-        response: (stored) => ({ status: 201, body: responseBody(stored, request.batch) }),
+        batch: request.batch,
       });
     } catch (err) {
       // Without the Redis lock (Redis down) a concurrent twin can win the insert: replay it.
@@ -77,11 +81,7 @@ export function createPlaceOrders(deps: {
     }
   };
 
-  async function store(
-    orders: Order[],
-    batch: boolean,
-    idempotency?: IdempotencyRecord,
-  ): Promise<PlaceOrdersResult> {
+  async function store(orders: Order[], idempotency?: IdempotencyRecord): Promise<PlacedOrders> {
     await deps.orders.insertOrders(orders, idempotency);
     deps.metrics.ordersCreated.inc(orders.length);
     await deps.customers
@@ -95,7 +95,7 @@ export function createPlaceOrders(deps: {
         error: err.message,
       });
     });
-    return { status: 201, body: responseBody(orders, batch), replayed: false };
+    return { orders, replayed: false };
   }
 
   async function replay(keyHash: string, fingerprint: string) {
@@ -108,26 +108,46 @@ export function createPlaceOrders(deps: {
       );
     }
     deps.metrics.idempotencyReplays.inc();
-    return { status: stored.status, body: stored.body, replayed: true };
+    return { orders: stored.orders, replayed: true };
   }
 }
 
-function buildOrders(principal: Principal, request: PlaceOrdersRequest): Order[] {
-  const errors = request.inputs.flatMap((input, i) => {
-    const base = request.batch ? `/${i}` : '';
-    if (principal.role === 'customer') {
-      return input.customer_id !== undefined && input.customer_id !== principal.customerId
-        ? [{ path: `${base}/customer_id`, message: 'customers may only order for themselves' }]
-        : [];
-    }
-    return input.customer_id === undefined
-      ? [{ path: `${base}/customer_id`, message: 'is required for managers' }]
-      : [];
-  });
-  if (errors.some((e) => e.message.startsWith('customers'))) {
-    throw new AppError('forbidden', 'Customers may only place orders for themselves.', { errors });
+/**
+ * Who may name which customer: a customer only itself (else 403), a manager must name one
+ * (else 400). The principal's role picks the rule, so one request breaks at most one.
+ */
+const CUSTOMER_ID_RULES: Record<
+  UserRole,
+  {
+    code: ErrorCode;
+    detail: string;
+    message: string;
+    broken(input: OrderInput, principal: Principal): boolean;
   }
-  if (errors.length > 0) throw new AppError('validation', 'customer_id is required.', { errors });
+> = {
+  customer: {
+    code: 'forbidden',
+    detail: 'Customers may only place orders for themselves.',
+    message: 'customers may only order for themselves',
+    broken: (input, principal) =>
+      input.customer_id !== undefined && input.customer_id !== principal.customerId,
+  },
+  manager: {
+    code: 'validation',
+    detail: 'customer_id is required.',
+    message: 'is required for managers',
+    broken: (input) => input.customer_id === undefined,
+  },
+};
+
+function buildOrders(principal: Principal, request: PlaceOrdersRequest): Order[] {
+  const rule = CUSTOMER_ID_RULES[principal.role];
+  const errors = request.inputs.flatMap((input, i) =>
+    rule.broken(input, principal)
+      ? [{ path: `${request.batch ? `/${i}` : ''}/customer_id`, message: rule.message }]
+      : [],
+  );
+  if (errors.length > 0) throw new AppError(rule.code, rule.detail, { errors });
 
   const ids = request.inputs.map((input) => input.order_id ?? `ord_${randomUUID()}`);
   const repeated = ids.filter((id, i) => ids.indexOf(id) !== i);
@@ -143,7 +163,7 @@ function buildOrders(principal: Principal, request: PlaceOrdersRequest): Order[]
   return request.inputs.map((input, i) => ({
     order_id: ids[i]!,
     customer_id: input.customer_id ?? principal.customerId!,
-    status: 'pending',
+    status: INITIAL_STATUS,
     currency: input.currency,
     items: priced[i]!.items,
     total: priced[i]!.total,
@@ -152,13 +172,8 @@ function buildOrders(principal: Principal, request: PlaceOrdersRequest): Order[]
     created_at: now,
     updated_at: now,
     completed_at: null,
-    status_history: [{ status: 'pending', at: now }],
+    status_history: [{ status: INITIAL_STATUS, at: now }],
   }));
-}
-
-function responseBody(orders: Order[], batch: boolean): unknown {
-  // Stored verbatim for replays, so it is plain JSON (dates as ISO strings).
-  return JSON.parse(JSON.stringify(batch ? { data: orders } : orders[0]));
 }
 
 function sha256(text: string): string {

@@ -3,7 +3,7 @@ import type { Logger } from '../lib/logger';
 import { unavailableDependency } from '../data-access/dependency-errors';
 import type { Metrics } from '../lib/metrics';
 import type { OrderRepository } from '../data-access/order-repository';
-import type { Order, OrderStatus } from './order';
+import { canTransition, Order, Transition, transition } from './order';
 
 export type ProcessOutcome = 'completed' | 'skipped' | 'missing';
 
@@ -21,14 +21,10 @@ export function createProcessOrder(deps: {
 }) {
   const fulfil = deps.fulfil ?? (async () => {});
 
-  async function move(
-    orderId: string,
-    from: OrderStatus,
-    to: OrderStatus,
-    order?: Order,
-  ): Promise<boolean> {
-    const moved = await deps.orders.transition(orderId, from, to, undefined, order);
+  async function move(orderId: string, step: Transition, order?: Order): Promise<boolean> {
+    const moved = await deps.orders.transition(orderId, step, undefined, order);
     if (moved) {
+      const { from, to } = step;
       deps.metrics.transitions.inc({ from, to });
       deps.logger.info('order status changed', { from, to });
     }
@@ -47,13 +43,15 @@ export function createProcessOrder(deps: {
     try {
       const order = await deps.orders.findOrder(orderId);
       if (!order) return 'missing';
-      if (order.status === 'pending') {
-        if (!(await move(orderId, 'pending', 'processing'))) return 'skipped';
-      } else if (order.status !== 'processing') {
-        return 'skipped';
+      let status = order.status;
+      if (canTransition(status, 'processing')) {
+        if (!(await move(orderId, transition(status, 'processing')))) return 'skipped';
+        status = 'processing';
       }
+      // Finished already (a redelivered job), or cancelled before it was picked up.
+      if (!canTransition(status, 'completed')) return 'skipped';
       await fulfil(order);
-      if (!(await move(orderId, 'processing', 'completed', order))) return 'skipped';
+      if (!(await move(orderId, transition(status, 'completed'), order))) return 'skipped';
       deps.metrics.processingDuration.observe((Date.now() - order.created_at.getTime()) / 1000);
       return 'completed';
     } catch (err) {
@@ -70,7 +68,7 @@ export function createProcessOrder(deps: {
           error: (err as Error).message,
         });
         // Best effort: if MySQL is down too, the reconciler retries the order later.
-        await move(orderId, 'processing', 'failed').catch(() => false);
+        await move(orderId, transition('processing', 'failed')).catch(() => false);
       }
       throw err;
     }

@@ -1,5 +1,7 @@
 import client from 'prom-client';
 import { buildInfo, BuildInfo } from './build-info';
+import { RETRY_REASONS } from '../data-access/mysql-errors';
+import { ORDER_STATUSES, TRANSITIONS } from '../domain/order';
 
 /**
  * One registry per process (tests build their own). Labels are bounded: routes are templates,
@@ -117,19 +119,12 @@ export function createMetrics(build: BuildInfo = buildInfo()) {
 
   // Known label values start at 0, so the first failure shows as an increase (a series born
   // at 1 is invisible to rate() and increase()) and panels show 0 rather than "no data".
-  for (const [from, to] of TRANSITIONS) metrics.transitions.inc({ from, to }, 0);
+  for (const from of ORDER_STATUSES) {
+    for (const to of TRANSITIONS[from]) metrics.transitions.inc({ from, to }, 0);
+  }
   for (const method of ['basic', 'bearer', 'none']) metrics.authFailures.inc({ method }, 0);
   for (const reason of RETRY_REASONS) metrics.transactionRetries.inc({ reason }, 0);
   return metrics;
 }
-
-const TRANSITIONS = [
-  ['pending', 'processing'],
-  ['pending', 'cancelled'],
-  ['processing', 'completed'],
-  ['processing', 'failed'],
-] as const;
-/** The reasons data-access/transaction.ts reports. */
-const RETRY_REASONS = ['deadlock', 'lock_wait_timeout'] as const;
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,15 +1,7 @@
 import type { Redis } from 'ioredis';
-import type { Db } from '../data-access/db';
+import { Db, PoolStats, poolStats } from '../data-access/db';
 import type { Metrics } from './metrics';
 import type { Readiness } from './readiness';
-
-/** The parts of knex's tarn pool the gauges read; absent once the pool is destroyed. */
-interface PoolStats {
-  max: number;
-  numUsed(): number;
-  numFree(): number;
-  numPendingAcquires(): number;
-}
 
 /**
  * Per-process gauges, read at scrape time, for both roles: this pod's view of its own pool,
@@ -24,21 +16,22 @@ export function registerRuntimeGauges(deps: {
   readiness: Readiness;
 }): void {
   const { metrics } = deps;
-  const pool = () => (deps.db.client as { pool?: PoolStats }).pool;
   const poolGauge = (name: string, help: string, read: (p: PoolStats) => number) =>
     metrics.gauge(name, help, [], async (g) => {
-      const p = pool();
+      const p = poolStats(deps.db);
       if (p) g.set(read(p));
     });
-  poolGauge('db_pool_connections_in_use', 'MySQL connections lent out by the pool.', (p) =>
-    p.numUsed(),
-  );
-  poolGauge('db_pool_connections_idle', 'Open MySQL connections waiting in the pool.', (p) =>
-    p.numFree(),
+  poolGauge('db_pool_connections_in_use', 'MySQL connections lent out by the pool.', (p) => p.used);
+  poolGauge(
+    'db_pool_connections_idle',
+    'Open MySQL connections waiting in the pool.',
+    (p) => p.idle,
   );
   poolGauge('db_pool_connections_max', 'Size limit of the MySQL pool.', (p) => p.max);
-  poolGauge('db_pool_pending_acquires', 'Queries waiting for a MySQL connection.', (p) =>
-    p.numPendingAcquires(),
+  poolGauge(
+    'db_pool_pending_acquires',
+    'Queries waiting for a MySQL connection.',
+    (p) => p.pendingAcquires,
   );
 
   metrics.gauge(

@@ -6,7 +6,7 @@
 import { createDb, Db } from '../../src/data-access/db';
 import { migrationConfig } from '../../src/data-access/migrations';
 import { createOrderRepository } from '../../src/data-access/order-repository';
-import type { Order } from '../../src/domain/order';
+import { type Order, transition } from '../../src/domain/order';
 import type { SentOrder } from '../../chaos/order-generator';
 import {
   checkOrders,
@@ -212,11 +212,11 @@ describe('the chaos checker on what the service writes', () => {
       .onConflict('customer_id')
       .ignore();
     for (const id of ['a', 'b']) {
-      expect(await orders.transition(id, 'pending', 'processing')).toBe(true);
-      expect(await orders.transition(id, 'processing', 'completed')).toBe(true);
+      expect(await orders.transition(id, transition('pending', 'processing'))).toBe(true);
+      expect(await orders.transition(id, transition('processing', 'completed'))).toBe(true);
     }
     // A duplicate delivery: the guarded update must refuse it, and the checker agree.
-    expect(await orders.transition('a', 'processing', 'completed')).toBe(false);
+    expect(await orders.transition('a', transition('processing', 'completed'))).toBe(false);
 
     const clean = verify(await loadSnapshot(db), SENT, new Set(['a', 'b', 'c']));
     expect(clean.mismatches).toEqual([]);

@@ -1,3 +1,4 @@
+import { transition } from '../../src/domain/order';
 import { Harness, orderBody, pendingOrder, startHarness, waitUntil } from '../helpers/harness';
 
 let h: Harness;
@@ -34,7 +35,10 @@ beforeAll(async () => {
     pendingOrder('a-pending', 'c-alice'),
     pendingOrder('a-cancelled', 'c-alice'),
   ]);
-  await h.services.repositories.orders.transition('a-cancelled', 'pending', 'cancelled');
+  await h.services.repositories.orders.transition(
+    'a-cancelled',
+    transition('pending', 'cancelled'),
+  );
 });
 afterAll(async () => h.stop());
 

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../../src/domain/place-orders';
 import { Harness, orderBody, startHarness, waitUntil } from '../helpers/harness';
 
 let h: Harness;
@@ -93,6 +95,62 @@ describe('Idempotency-Key on POST /orders', () => {
     const after = await post('key-race', body);
     expect(after.status).toBe(201);
     expect(after.headers['idempotent-replayed']).toBe('true');
+  });
+
+  it('replays the stored body byte for byte, with Location and ETag for one order', async () => {
+    const first = await post('key-bytes', orderBody({ metadata: { note: 'é ✓' } }));
+    const retry = await post('key-bytes', orderBody({ metadata: { note: 'é ✓' } }));
+    expect(retry.text).toBe(first.text);
+    expect(retry.headers.etag).toBe(first.headers.etag);
+    expect(retry.headers.location).toBe(first.headers.location);
+    const batch = [orderBody(), orderBody({ customer_id: 'c-bob' })];
+    const firstBatch = await post('key-bytes-batch', batch);
+    const retryBatch = await post('key-bytes-batch', batch);
+    expect(retryBatch.status).toBe(201);
+    expect(retryBatch.headers['idempotent-replayed']).toBe('true');
+    expect(retryBatch.text).toBe(firstBatch.text);
+    expect(retryBatch.headers.location).toBeUndefined();
+  });
+
+  it('replays a record stored earlier exactly as it was stored', async () => {
+    const body = orderBody({ order_id: 'stored-earlier' });
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    const stored = JSON.stringify({
+      order_id: 'stored-earlier',
+      customer_id: 'c-alice',
+      status: 'pending',
+      currency: 'USD',
+      items: [
+        {
+          sku: 'TEA-GREEN',
+          name: 'Green tea',
+          quantity: 2,
+          unit_price: '9.99',
+          line_total: '19.98',
+        },
+      ],
+      total: '19.98',
+      metadata: {},
+      version: 1,
+      created_at: '2026-11-30T10:00:00.000Z',
+      updated_at: '2026-11-30T10:00:00.000Z',
+      completed_at: null,
+      status_history: [{ status: 'pending', at: '2026-11-30T10:00:00.000Z' }],
+    });
+    await h.services.db('idempotency_keys').insert({
+      key_hash: sha('manager\nkey-stored'),
+      fingerprint: sha(canonicalJson([body]) + '{}'),
+      response_status: 201,
+      response_body: stored,
+      created_at: new Date(),
+      expires_at: new Date(Date.now() + 60_000),
+    });
+    const res = await post('key-stored', body);
+    expect(res.status).toBe(201);
+    expect(res.headers['idempotent-replayed']).toBe('true');
+    expect(res.text).toBe(stored);
+    expect(res.headers.location).toBe('/orders/stored-earlier');
+    expect(res.headers.etag).toBe('"1"');
   });
 
   it('is safe without Redis locks: a racing twin is replayed from MySQL', async () => {

@@ -222,6 +222,24 @@ describe('POST /orders as a customer', () => {
       .set('Authorization', h.basic('alice'))
       .send(orderBody({ customer_id: 'c-bob' }));
     expect(res.status).toBe(403);
+    expect(res.body.errors).toEqual([
+      { path: '/customer_id', message: 'customers may only order for themselves' },
+    ]);
+  });
+
+  it("refuses a manager's batch naming no customer with 400, listing each order", async () => {
+    const anonymous: Record<string, unknown> = orderBody();
+    delete anonymous.customer_id;
+    const res = await h.api
+      .post('/orders')
+      .set('Authorization', manager())
+      .send([orderBody(), anonymous, anonymous]);
+    expect(res.status).toBe(400);
+    expect(res.body.detail).toBe('customer_id is required.');
+    expect(res.body.errors).toEqual([
+      { path: '/1/customer_id', message: 'is required for managers' },
+      { path: '/2/customer_id', message: 'is required for managers' },
+    ]);
   });
 });
 

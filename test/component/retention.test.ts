@@ -1,3 +1,4 @@
+import { transition } from '../../src/domain/order';
 import { Harness, pendingOrder, startHarness } from '../helpers/harness';
 
 let h: Harness;
@@ -20,8 +21,8 @@ describe('ORDER_RETENTION_DAYS', () => {
       pendingOrder('new-done', 'c-old'),
     ]);
     for (const id of ['old-done', 'new-done']) {
-      await h.services.repositories.orders.transition(id, 'pending', 'processing');
-      await h.services.repositories.orders.transition(id, 'processing', 'completed');
+      await h.services.repositories.orders.transition(id, transition('pending', 'processing'));
+      await h.services.repositories.orders.transition(id, transition('processing', 'completed'));
     }
 
     const purged = await h.roles.worker.useCases.purgeOrders();

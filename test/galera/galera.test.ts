@@ -8,13 +8,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createDb, Db, DbOptions, ensureDatabase } from '../../src/data-access/db';
-import { isMysqlUnavailable } from '../../src/data-access/dependency-errors';
+import { isMysqlUnavailable, retryReason } from '../../src/data-access/mysql-errors';
 import { migrationConfig } from '../../src/data-access/migrations';
 import { ORDER_JOB_ATTEMPTS } from '../../src/data-access/order-queue';
 import { createOrderRepository, OrderRepository } from '../../src/data-access/order-repository';
-import { retryReason } from '../../src/data-access/transaction';
 import { Money } from '../../src/domain/money';
-import type { Order, OrderItem } from '../../src/domain/order';
+import { type Order, type OrderItem, transition } from '../../src/domain/order';
 import { GaleraCluster, readNodeFile, sleep, startCluster } from './helpers/cluster';
 
 const DATABASE = 'orders';
@@ -132,8 +131,8 @@ describe('order-service on a three-node Galera cluster', () => {
         const repo = repos[i % 2]!;
         for (let delivery = 1; ; delivery++) {
           try {
-            await repo.transition(order.order_id, 'pending', 'processing');
-            await repo.transition(order.order_id, 'processing', 'completed');
+            await repo.transition(order.order_id, transition('pending', 'processing'));
+            await repo.transition(order.order_id, transition('processing', 'completed'));
             return;
           } catch (err) {
             if (!retryReason(err) || delivery >= ORDER_JOB_ATTEMPTS) {

@@ -2,7 +2,6 @@ import { AppError } from '../../src/lib/app-error';
 import { formatMoney, minorUnits, scaleOf } from '../../src/domain/money';
 import { priceOrders } from '../../src/domain/price-orders';
 import { canonicalJson } from '../../src/domain/place-orders';
-import { canTransition } from '../../src/domain/order';
 import { decodeCursor, encodeCursor } from '../../src/lib/cursor';
 
 const order = (currency: string, ...items: [number, string][]) => ({
@@ -80,21 +79,6 @@ describe('canonicalJson', () => {
       '{"a":"x","b":[2,{"c":2,"d":1}]}',
     );
   });
-});
-
-describe('lifecycle', () => {
-  it.each([
-    ['pending', 'processing', true],
-    ['pending', 'cancelled', true],
-    ['processing', 'completed', true],
-    ['processing', 'failed', true],
-    ['completed', 'cancelled', false],
-    ['cancelled', 'processing', false],
-    ['pending', 'completed', false],
-    ['failed', 'pending', false],
-  ] as const)('%s → %s allowed: %s', (from, to, allowed) =>
-    expect(canTransition(from, to)).toBe(allowed),
-  );
 });
 
 describe('cursors', () => {

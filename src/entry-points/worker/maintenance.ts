@@ -1,4 +1,4 @@
-import { Queue, Worker } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 import { runWithContext } from '../../lib/request-context';
@@ -20,6 +20,11 @@ export function createMaintenance(deps: {
   purgeOrders: () => Promise<unknown>;
   logger: Logger;
 }) {
+  // By name: a job this version does not know (an older or newer pod's) must not run the purge.
+  const jobs: Record<string, () => Promise<unknown>> = {
+    'reconcile-orders': () => deps.reconcileOrders(),
+    'purge-orders': () => deps.purgeOrders(),
+  };
   const queue = new Queue(MAINTENANCE_QUEUE, {
     connection: deps.connection,
     prefix: deps.prefix,
@@ -28,9 +33,11 @@ export function createMaintenance(deps: {
   const worker = new Worker(
     MAINTENANCE_QUEUE,
     (job) =>
-      runWithContext({ job_id: job.id }, () =>
-        job.name === 'reconcile-orders' ? deps.reconcileOrders() : deps.purgeOrders(),
-      ),
+      runWithContext({ job_id: job.id }, async () => {
+        const run = Object.hasOwn(jobs, job.name) ? jobs[job.name] : undefined;
+        if (!run) throw new UnrecoverableError(`unknown maintenance job ${job.name}`);
+        return run();
+      }),
     { connection: deps.connection, prefix: deps.prefix, concurrency: 1, autorun: false },
   );
   // Outages are in the producer's reconnect line already.

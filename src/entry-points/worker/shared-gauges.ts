@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Db } from '../../data-access/db';
+import type { OrderRepository } from '../../data-access/order-repository';
 import type { Metrics } from '../../lib/metrics';
 
 const STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
@@ -8,7 +8,11 @@ const STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioriti
  * Gauges read from shared state (the queue, the orders table). Only the worker role exports
  * them, so a dashboard summing over pods does not count them once per api replica.
  */
-export function registerSharedGauges(deps: { metrics: Metrics; db: Db; queue: Queue }): void {
+export function registerSharedGauges(deps: {
+  metrics: Metrics;
+  orders: Pick<OrderRepository, 'oldestPendingCreatedAt'>;
+  queue: Queue;
+}): void {
   deps.metrics.gauge(
     'queue_jobs',
     'BullMQ jobs by queue and state.',
@@ -23,13 +27,8 @@ export function registerSharedGauges(deps: { metrics: Metrics; db: Db; queue: Qu
     'Age of the oldest order still pending (0 when none).',
     [],
     async (g) => {
-      const row = await deps
-        .db('orders')
-        .where('status', 'pending')
-        .min('created_at as oldest')
-        .first();
-      const oldest = row?.oldest ? new Date(row.oldest).getTime() : undefined;
-      g.set(oldest ? (Date.now() - oldest) / 1000 : 0);
+      const oldest = await deps.orders.oldestPendingCreatedAt();
+      g.set(oldest ? (Date.now() - oldest.getTime()) / 1000 : 0);
     },
   );
 }

@@ -17,18 +17,20 @@ export function ordersRouter(deps: OrdersRouterDeps): Router {
 
   router.post('/orders', async (req, res) => {
     const batch = Array.isArray(req.body);
-    const result = await deps.placeOrders(req.user!, {
+    const { orders, replayed } = await deps.placeOrders(req.user!, {
       inputs: (batch ? req.body : [req.body]) as OrderInput[],
       batch,
       idempotencyKey: req.get('idempotency-key'),
     });
-    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
-    if (!batch && result.status === 201) {
-      const order = result.body as Order;
-      res.location(`/orders/${encodeURIComponent(order.order_id)}`);
-      setEtag(res, order);
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    if (batch) {
+      res.status(201).json({ data: orders });
+      return;
     }
-    res.status(result.status).json(result.body);
+    const order = orders[0]!;
+    res.location(`/orders/${encodeURIComponent(order.order_id)}`);
+    setEtag(res, order);
+    res.status(201).json(order);
   });
 
   router.get('/orders', async (req, res) => {
