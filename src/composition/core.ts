@@ -4,7 +4,7 @@ import type { ShutdownStep } from '../lib/shutdown';
 import { createMetrics } from '../lib/metrics';
 import { createReadiness } from '../lib/readiness';
 import { createDb, createMysqlProbe } from '../data-access/db';
-import { createRedis } from '../data-access/redis';
+import { closeRedis, createRedis } from '../data-access/redis';
 import { checkMysqlSettings, checkRedisSettings } from '../data-access/durability-settings';
 import { createOrderRepository } from '../data-access/order-repository';
 import { createCustomerRepository } from '../data-access/customer-repository';
@@ -65,9 +65,11 @@ export function composeCore(config: Readonly<Config>, logger: Logger, options: C
     }
   }
 
-  /** Closed after the role's own steps: queue, probe, Redis, MySQL, in that order. */
+  /**
+   * Closed after the role's own steps. Redis before the queue: BullMQ settles a connection
+   * attempt still in flight only while the queue listens, and logs its error then.
+   */
   const shutdownSteps: ShutdownStep[] = [
-    { name: 'queues', run: () => orderQueue.close() },
     {
       name: 'probes',
       run: async () => {
@@ -75,7 +77,8 @@ export function composeCore(config: Readonly<Config>, logger: Logger, options: C
         await mysqlProbe.close();
       },
     },
-    { name: 'redis', run: () => redis.quit() },
+    { name: 'redis', run: () => closeRedis(redis) },
+    { name: 'queues', run: () => orderQueue.close() },
     { name: 'mysql', run: () => db.destroy() },
   ];
 

@@ -1,5 +1,5 @@
 import type { ShutdownStep } from '../lib/shutdown';
-import { createRedis } from '../data-access/redis';
+import { closeRedis, createRedis } from '../data-access/redis';
 import { createProcessOrder, Fulfil } from '../domain/process-order';
 import { createReconcileOrders } from '../domain/reconcile-orders';
 import { createPurgeOrders } from '../domain/purge-orders';
@@ -76,8 +76,9 @@ export function composeWorker(core: Core, options: WorkerOptions) {
       name: 'workers',
       run: () => Promise.all([running?.orderWorker.close(), running?.maintenance.worker.close()]),
     },
+    { name: 'worker redis', run: () => closeRedis(connection) },
+    // After its connection, for the same reason as the order queue (core.ts).
     { name: 'worker queues', run: async () => running?.maintenance.queue.close() },
-    { name: 'worker redis', run: () => connection.quit() },
   ];
 
   return {

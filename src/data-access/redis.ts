@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from '../lib/logger';
 
@@ -81,4 +82,30 @@ function reconnectWhenStalled(redis: Redis, where: string, logger: Logger): void
     });
     return result;
   };
+}
+
+/** The first of these events within ms, or none: resolves either way. */
+async function firstOf(redis: Redis, events: string[], ms: number): Promise<void> {
+  const signal = AbortSignal.timeout(ms);
+  await Promise.race(events.map((event) => once(redis, event, { signal }))).catch(() => undefined);
+}
+
+/**
+ * QUIT when the connection is up (pending replies arrive first), after letting a connection
+ * attempt in flight finish; otherwise drop it, which also ends the reconnect loop, and wait
+ * for the end, so BullMQ settles its own wait for the connection while its queue still listens.
+ * (A producer has no offline queue: QUIT on a connection still connecting would fail and leave
+ * it to connect later and stay open.)
+ */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'connecting' || redis.status === 'connect') {
+    await firstOf(redis, ['ready', 'end', 'error'], 1000);
+  }
+  if (redis.status === 'ready') {
+    await redis.quit();
+    return;
+  }
+  const ended = firstOf(redis, ['end'], 500);
+  redis.disconnect();
+  if (redis.status !== 'end') await ended;
 }
