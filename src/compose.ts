@@ -1,6 +1,7 @@
 import type { Worker } from 'bullmq';
 import type { Config } from './config';
 import type { Logger } from './lib/logger';
+import { buildInfo } from './lib/build-info';
 import { createMetrics, Metrics } from './lib/metrics';
 import { createReadiness } from './lib/readiness';
 import { registerRuntimeGauges } from './lib/runtime-gauges';
@@ -58,7 +59,7 @@ export interface ComposeOptions {
  */
 export function compose(config: Readonly<Config>, logger: Logger, options: ComposeOptions = {}) {
   const prefix = config.redisPrefix;
-  const metrics: Metrics = createMetrics();
+  const metrics: Metrics = createMetrics(buildInfo(config.gitCommit));
   const db = createDb(config.databaseUrl);
   const redis = createRedis(config.redisUrl, 'producer', logger);
   const workerRedis = createRedis(config.redisUrl, 'worker', logger);

@@ -80,7 +80,7 @@ async function migrate(config: Config, db: Db, logger: Logger): Promise<void> {
 async function serve(role: 'all' | 'api' | 'worker', config: Readonly<Config>, logger: Logger) {
   const services = compose(config, logger);
   const shutdown = createShutdown(logger, config.shutdownTimeoutSeconds * 1000);
-  if (config.jwt.ephemeral) {
+  if (config.ephemeralJwtSecret) {
     logger.warn(
       'JWT_SECRET is not set: tokens are signed with a random key that dies with this process',
     );
