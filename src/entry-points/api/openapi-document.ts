@@ -8,3 +8,13 @@ export const OPENAPI_PATH = path.resolve(__dirname, '../../../api/openapi.yaml')
 export function loadOpenApiDocument(): Record<string, unknown> {
   return parse(readFileSync(OPENAPI_PATH, 'utf8'));
 }
+
+/** The `limit` parameter's declared default: the page size when a client names none. */
+export function defaultPageSize(document: Record<string, unknown>): number {
+  const limit = (document as { components?: { parameters?: { Limit?: { schema?: unknown } } } })
+    .components?.parameters?.Limit?.schema as { default?: unknown } | undefined;
+  if (!Number.isInteger(limit?.default)) {
+    throw new Error('api/openapi.yaml: components.parameters.Limit needs an integer default');
+  }
+  return limit!.default as number;
+}
