@@ -73,7 +73,7 @@ function defaultRedisPrefix(database: string): string {
   return database ? `order-service-${database.replace(/[^A-Za-z0-9._-]/g, '_')}` : 'order-service';
 }
 
-/** DATABASE_URL parsed once: the host and port name MySQL in logs, the name is unescaped. */
+/** DATABASE_URL parsed once: host and port for log lines, the database name unescaped. */
 function databaseOf(databaseUrl: string): DatabaseSettings {
   const url = new URL(databaseUrl);
   return {

@@ -11,10 +11,12 @@ export function loadOpenApiDocument(): Record<string, unknown> {
 
 /** The `limit` parameter's declared default: the page size when a client names none. */
 export function defaultPageSize(document: Record<string, unknown>): number {
-  const limit = (document as { components?: { parameters?: { Limit?: { schema?: unknown } } } })
-    .components?.parameters?.Limit?.schema as { default?: unknown } | undefined;
-  if (!Number.isInteger(limit?.default)) {
+  const { components } = document as {
+    components?: { parameters?: { Limit?: { schema?: { default?: unknown } } } };
+  };
+  const size = components?.parameters?.Limit?.schema?.default;
+  if (typeof size !== 'number' || !Number.isInteger(size)) {
     throw new Error('api/openapi.yaml: components.parameters.Limit needs an integer default');
   }
-  return limit!.default as number;
+  return size;
 }
