@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import type { JwtSettings } from './domain/authentication';
+import type { JwksSettings } from './data-access/jwks-verifier';
 import { passwordProblem, USERNAME, USERNAME_RULE } from './domain/manage-users';
 
 export type Role = 'all' | 'api' | 'worker' | 'migrate' | 'users';
@@ -68,9 +70,19 @@ const host = z.string().refine((v) => isIP(v) !== 0 || HOSTNAME.test(v), {
 const REDIS_PREFIX = /^([A-Za-z0-9._-]{1,128}|\{[A-Za-z0-9._-]{1,126}\})$/;
 
 /** `order-service-<database>`: instances on different databases get different queues. */
-function defaultRedisPrefix(databaseUrl: string): string {
-  const database = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
+function defaultRedisPrefix(database: string): string {
   return database ? `order-service-${database.replace(/[^A-Za-z0-9._-]/g, '_')}` : 'order-service';
+}
+
+/** DATABASE_URL parsed once: host and port for log lines, the database name unescaped. */
+function databaseOf(databaseUrl: string): DatabaseSettings {
+  const url = new URL(databaseUrl);
+  return {
+    url: databaseUrl,
+    host: url.hostname,
+    port: Number(url.port || 3306),
+    name: decodeURIComponent(url.pathname.slice(1)),
+  };
 }
 
 const optionalString = z
@@ -122,9 +134,20 @@ const schema = z.object({
   ORDER_RETENTION_DAYS: integer(0, 36_500).default(0),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   SHUTDOWN_TIMEOUT_SECONDS: integer(1, 3600).default(25),
+  GIT_COMMIT: optionalString,
 });
 
 type Env = z.infer<typeof schema>;
+
+/** Every environment variable the service reads; the README and the chart are checked against it. */
+export const ENV_VARS = Object.keys(schema.shape) as (keyof Env)[];
+
+export interface DatabaseSettings {
+  url: string;
+  host: string;
+  port: number;
+  name: string;
+}
 
 export interface Config {
   role: Role;
@@ -132,18 +155,14 @@ export interface Config {
   metricsPort: number;
   metricsHost: string;
   databaseUrl: string;
+  database: DatabaseSettings;
   redisUrl: string;
   redisPrefix: string;
   migrateOnStart: boolean;
-  jwt: {
-    secret?: string;
-    ephemeral: boolean;
-    jwksUrl?: string;
-    issuer?: string;
-    audience?: string;
-    roleClaim: string;
-    customerIdClaim: string;
-  };
+  /** Own tokens (domain) and an external provider's (the JWKS adapter), as their owners type them. */
+  jwt: JwtSettings & Omit<JwksSettings, 'cooldownMs'>;
+  /** No JWT_SECRET in the all role: jwt.secret is random and its tokens die with the process. */
+  ephemeralJwtSecret: boolean;
   admin?: { username: string; password: string };
   trustProxy: number | string[] | false;
   rateLimit: {
@@ -156,6 +175,8 @@ export interface Config {
   orderRetentionDays: number;
   logLevel: Env['LOG_LEVEL'];
   shutdownTimeoutSeconds: number;
+  /** Shown in order_service_build_info; `unknown` when GIT_COMMIT is unset. */
+  gitCommit: string;
 }
 
 export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
@@ -165,6 +186,7 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     throw new ConfigError(String(issue.path[0] ?? 'environment'), issue.message);
   }
   const e = parsed.data;
+  const database = databaseOf(e.DATABASE_URL);
   const servesHttpAuth = role === 'all' || role === 'api';
   // `all` is the local one-process mode: without a secret it signs with a random one that
   // dies with the process, so `npm ci && npm start` works on a fresh machine.
@@ -187,18 +209,19 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     metricsPort: e.METRICS_PORT,
     metricsHost: e.METRICS_HOST ?? '0.0.0.0',
     databaseUrl: e.DATABASE_URL,
+    database,
     redisUrl: e.REDIS_URL,
-    redisPrefix: e.REDIS_PREFIX ?? defaultRedisPrefix(e.DATABASE_URL),
+    redisPrefix: e.REDIS_PREFIX ?? defaultRedisPrefix(database.name),
     migrateOnStart: e.MIGRATE_ON_START ?? role === 'all',
     jwt: {
       secret: ephemeralSecret ? randomBytes(32).toString('base64url') : e.JWT_SECRET,
-      ephemeral: ephemeralSecret,
       jwksUrl: e.JWT_JWKS_URL,
       issuer: e.JWT_ISSUER,
       audience: e.JWT_AUDIENCE,
       roleClaim: e.JWT_ROLE_CLAIM,
       customerIdClaim: e.JWT_CUSTOMER_ID_CLAIM,
     },
+    ephemeralJwtSecret: ephemeralSecret,
     admin:
       e.ADMIN_USERNAME && e.ADMIN_PASSWORD
         ? { username: e.ADMIN_USERNAME, password: e.ADMIN_PASSWORD }
@@ -214,5 +237,6 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     orderRetentionDays: e.ORDER_RETENTION_DAYS,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
+    gitCommit: e.GIT_COMMIT?.trim() || 'unknown',
   });
 }

@@ -73,13 +73,12 @@ async function migrate(config: Config, db: Db, logger: Logger): Promise<void> {
 
 /** MySQL as the start-up retry lines name it. */
 function mysqlTarget(config: Config) {
-  const url = new URL(config.databaseUrl);
-  return { name: 'mysql', where: `${url.hostname}:${url.port || 3306}` };
+  return { name: 'mysql', where: `${config.database.host}:${config.database.port}` };
 }
 
 async function serve(config: Readonly<Config>, logger: Logger) {
   const services = compose(config, logger);
-  if (config.jwt.ephemeral) {
+  if (config.ephemeralJwtSecret) {
     logger.warn(
       'JWT_SECRET is not set: tokens are signed with a random key that dies with this process',
     );

@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import type { Logger } from '../lib/logger';
 import type { ShutdownStep } from '../lib/shutdown';
+import { buildInfo } from '../lib/build-info';
 import { createMetrics } from '../lib/metrics';
 import { createReadiness } from '../lib/readiness';
 import { createDb, createMysqlProbe } from '../data-access/db';
@@ -25,7 +26,7 @@ export interface CoreOptions {
  * worker's reconciler re-enqueues).
  */
 export function composeCore(config: Readonly<Config>, logger: Logger, options: CoreOptions) {
-  const metrics = createMetrics();
+  const metrics = createMetrics(buildInfo(config.gitCommit));
   const db = createDb(config.databaseUrl);
   const redis = createRedis(config.redisUrl, 'producer', logger);
   const repositories = {

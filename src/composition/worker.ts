@@ -49,7 +49,7 @@ export function composeWorker(core: Core, options: WorkerOptions) {
       orderWorker: createOrderWorker({
         connection,
         prefix: config.redisPrefix,
-        database: new URL(config.databaseUrl).pathname.slice(1),
+        database: config.database.name,
         processOrder,
         metrics,
         logger,

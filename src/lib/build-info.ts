@@ -8,10 +8,10 @@ export interface BuildInfo {
 
 /**
  * The version comes from package.json (next to dist/ in the image, next to src/ in a checkout);
- * the commit from the GIT_COMMIT environment variable when the image or deployment sets it.
+ * the commit is config.gitCommit (GIT_COMMIT, set by the image or the deployment).
  */
-export function buildInfo(env: NodeJS.ProcessEnv = process.env): BuildInfo {
-  return { version: packageVersion(), commit: env.GIT_COMMIT?.trim() || 'unknown' };
+export function buildInfo(commit = 'unknown'): BuildInfo {
+  return { version: packageVersion(), commit };
 }
 
 function packageVersion(): string {

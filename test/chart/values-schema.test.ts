@@ -27,6 +27,17 @@ describe('values.schema.json', () => {
     expect(templateError({ [key]: value })).toMatch(/additional propert|not allowed/i);
   });
 
+  // api and worker share one definition; each still refuses the other's keys.
+  it.each([
+    ['a misspelt key the components share', 'worker.replicas', 3, /replicas/],
+    ['a misspelt probe key', 'api.livenessProbe.period', 3, /period/],
+    ['a worker-only key under api', 'api.keda.enabled', true, /api\/keda/],
+    ['an api-only key under worker', 'worker.autoscaling.enabled', true, /worker\/autoscaling/],
+    ['an api service key under worker', 'worker.service.port', 80, /port/],
+  ])('rejects %s (%s)', (_what, key, value, message) => {
+    expect(templateError({ [key]: value })).toMatch(message);
+  });
+
   it('rejects a wrongly typed value', () => {
     expect(templateError({ 'api.replicaCount': 'two' })).toMatch(/replicaCount/);
   });

@@ -51,7 +51,7 @@ describe('loadConfig', () => {
   it('uses a random ephemeral secret in the all role when none is set', () => {
     const a = loadConfig('all', {});
     const b = loadConfig('all', {});
-    expect(a.jwt.ephemeral).toBe(true);
+    expect(a.ephemeralJwtSecret).toBe(true);
     expect(a.jwt.secret).not.toBe(b.jwt.secret);
   });
 
@@ -108,5 +108,27 @@ describe('REDIS_PREFIX', () => {
   it('allows at most 128 characters', () => {
     expect(prefixFor({ REDIS_PREFIX: 'x'.repeat(128) })).toHaveLength(128);
     expect(() => loadConfig('worker', { REDIS_PREFIX: 'x'.repeat(129) })).toThrow(/^REDIS_PREFIX/);
+  });
+});
+
+describe('DATABASE_URL', () => {
+  it('is parsed once into host, port and the unescaped database name', () => {
+    expect(
+      loadConfig('worker', { DATABASE_URL: 'mysql://u:p@db.example/my%24db' }).database,
+    ).toEqual({
+      url: 'mysql://u:p@db.example/my%24db',
+      host: 'db.example',
+      port: 3306,
+      name: 'my$db',
+    });
+    expect(loadConfig('worker', {}).database).toMatchObject({ host: '127.0.0.1', port: 3306 });
+  });
+});
+
+describe('GIT_COMMIT', () => {
+  it('is the commit of build info, "unknown" when unset or blank', () => {
+    expect(loadConfig('worker', { GIT_COMMIT: ' 0a1b2c3 ' }).gitCommit).toBe('0a1b2c3');
+    expect(loadConfig('worker', { GIT_COMMIT: '' }).gitCommit).toBe('unknown');
+    expect(loadConfig('worker', {}).gitCommit).toBe('unknown');
   });
 });

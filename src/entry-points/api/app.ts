@@ -20,7 +20,7 @@ import { customersRouter } from './routes/customers-router';
 import { publicRouter } from './routes/public-router';
 import { healthRouter } from './routes/health-router';
 import { ordersRouter, OrdersRouterDeps } from './routes/orders-router';
-import { loadOpenApiDocument } from './openapi-document';
+import { defaultPageSize, loadOpenApiDocument } from './openapi-document';
 
 export interface AppDeps extends OrdersRouterDeps {
   trustProxy: number | string[] | false;
@@ -70,8 +70,9 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   app.use(authRouter(deps.auth));
-  app.use(ordersRouter(deps));
-  app.use(customersRouter(deps.readCustomers));
+  const pageSize = defaultPageSize(document);
+  app.use(ordersRouter(deps, pageSize));
+  app.use(customersRouter(deps.readCustomers, pageSize));
   app.use(errorHandler(deps.logger));
   return app;
 }

@@ -6,12 +6,15 @@ interface PageQuery {
   cursor?: string;
 }
 
-export function customersRouter(readCustomers: ReturnType<typeof createReadCustomers>): Router {
+export function customersRouter(
+  readCustomers: ReturnType<typeof createReadCustomers>,
+  defaultLimit: number,
+): Router {
   const router = Router();
 
   router.get('/customers/summaries', async (req, res) => {
     const { limit, cursor } = req.query as PageQuery;
-    res.json(await readCustomers.listSummaries(req.user!, Number(limit ?? 50), cursor));
+    res.json(await readCustomers.listSummaries(req.user!, Number(limit ?? defaultLimit), cursor));
   });
 
   router.get('/customers/:customer_id/items', async (req, res) => {
@@ -20,7 +23,7 @@ export function customersRouter(readCustomers: ReturnType<typeof createReadCusto
       await readCustomers.listItems(
         req.user!,
         req.params.customer_id!,
-        Number(limit ?? 50),
+        Number(limit ?? defaultLimit),
         cursor,
       ),
     );

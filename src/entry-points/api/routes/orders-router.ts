@@ -12,7 +12,7 @@ export interface OrdersRouterDeps {
 }
 
 /** Thin: the OpenAPI validator has checked the shapes; the use cases do the rest. */
-export function ordersRouter(deps: OrdersRouterDeps): Router {
+export function ordersRouter(deps: OrdersRouterDeps, defaultLimit: number): Router {
   const router = Router();
 
   router.post('/orders', async (req, res) => {
@@ -40,7 +40,9 @@ export function ordersRouter(deps: OrdersRouterDeps): Router {
       limit?: number;
       cursor?: string;
     };
-    res.json(await deps.readOrders.listOrders(req.user!, { ...q, limit: Number(q.limit ?? 50) }));
+    res.json(
+      await deps.readOrders.listOrders(req.user!, { ...q, limit: Number(q.limit ?? defaultLimit) }),
+    );
   });
 
   router.get('/orders/:order_id', async (req, res) => {
