@@ -13,7 +13,8 @@ import { migrationConfig } from '../../src/data-access/migrations';
 import { ORDER_JOB_ATTEMPTS } from '../../src/data-access/order-queue';
 import { createOrderRepository, OrderRepository } from '../../src/data-access/order-repository';
 import { Money } from '../../src/domain/money';
-import { type Order, type OrderItem, transition } from '../../src/domain/order';
+import { type Order, transition } from '../../src/domain/order';
+import { pendingOrder } from '../helpers/harness';
 import { GaleraCluster, readNodeFile, sleep, startCluster } from './helpers/cluster';
 
 const DATABASE = 'orders';
@@ -375,40 +376,15 @@ async function expectSameOrdersOnEveryNode(tag: string, rejoined: number) {
 
 /** A pending USD order with two lines from a small SKU set, so read-model rows are shared. */
 function makeOrder(orderId: string, customerId: string, n: number): Order {
-  const at = new Date();
-  const items: OrderItem[] = [
-    line(
-      ['TEA', 'COFFEE', 'COCOA'][n % 3]!,
-      1 + (n % 4),
-      `${(n * 37) % 50}.${String((n * 13) % 100).padStart(2, '0')}`,
-    ),
-    line('MUG', 1 + (n % 2), '7.45'),
-  ];
-  const total = items.reduce((sum, i) => sum.plus(i.line_total), new Money(0));
-  return {
-    order_id: orderId,
-    customer_id: customerId,
-    status: 'pending',
-    currency: 'USD',
-    items,
-    total: total.toFixed(2),
-    metadata: {},
-    version: 1,
-    created_at: at,
-    updated_at: at,
-    completed_at: null,
-    status_history: [],
-  };
-}
-
-function line(sku: string, quantity: number, unitPrice: string): OrderItem {
-  return {
-    sku,
-    name: sku.toLowerCase(),
-    quantity,
-    unit_price: unitPrice,
-    line_total: new Money(unitPrice).times(quantity).toFixed(2),
-  };
+  return pendingOrder(orderId, customerId, [
+    {
+      sku: ['TEA', 'COFFEE', 'COCOA'][n % 3]!,
+      name: 'drink',
+      quantity: 1 + (n % 4),
+      unit_price: `${(n * 37) % 50}.${String((n * 13) % 100).padStart(2, '0')}`,
+    },
+    { sku: 'MUG', name: 'mug', quantity: 1 + (n % 2), unit_price: '7.45' },
+  ]);
 }
 
 function expectedReadModels(orders: Order[]) {

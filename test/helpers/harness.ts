@@ -11,7 +11,8 @@ import { createLogger } from '../../src/lib/logger';
 import { createDb, ensureDatabase } from '../../src/data-access/db';
 import { migrationConfig } from '../../src/data-access/migrations';
 import { saveUser } from '../../src/domain/manage-users';
-import type { Order } from '../../src/domain/order';
+import type { Order, OrderInput } from '../../src/domain/order';
+import { priceOrders } from '../../src/domain/price-orders';
 
 export const MYSQL_URL = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -166,16 +167,19 @@ export function orderBody(overrides: Record<string, unknown> = {}) {
   };
 }
 
-/** A pending order as the repository stores it, for tests that bypass the API. */
-export function pendingOrder(orderId: string, customerId: string): Order {
+/** A pending order as the repository stores it, priced by the domain, for tests that bypass the API. */
+export function pendingOrder(
+  orderId: string,
+  customerId: string,
+  items: OrderInput['items'] = [{ sku: 'X', name: 'x', quantity: 1, unit_price: '1.00' }],
+): Order {
   const at = new Date();
+  const [priced] = priceOrders([{ customer_id: customerId, currency: 'USD', items }], false);
   return {
     order_id: orderId,
     customer_id: customerId,
     status: 'pending',
-    currency: 'USD',
-    items: [{ sku: 'X', name: 'x', quantity: 1, unit_price: '1.00', line_total: '1.00' }],
-    total: '1.00',
+    ...priced!,
     metadata: {},
     version: 1,
     created_at: at,

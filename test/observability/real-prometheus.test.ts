@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { createTestDatabase, dropDatabase, orderBody, waitUntil } from '../helpers/harness';
-import { freePort, startRedis, stop, waitForPort } from '../helpers/processes';
-import { collect, startMain } from '../helpers/service-process';
+import { freePort, startRedis, stop } from '../helpers/processes';
+import { collect, startRole } from '../helpers/service-process';
 import { Dashboard, DASHBOARD_FILE, queryPanels, RuleGroup, RULES_FILE } from './helpers/tools';
 
 /**
@@ -82,26 +82,20 @@ beforeAll(async () => {
   output.prometheus = collect(prometheus);
   promBase = `http://127.0.0.1:${promPort}`;
 
-  api = startMain(['api'], {
+  const apiService = await startRole('api', {
     ...env,
     PORT: String(apiPort),
     METRICS_PORT: String(apiMetrics),
     MIGRATE_ON_START: 'true',
   });
-  output.api = collect(api);
-  apiBase = `http://127.0.0.1:${apiPort}`;
-  await waitUntil(async () => (await get(`${apiBase}/readyz`))?.status === 200, {
-    timeoutMs: 30_000,
-    what: 'the api to be ready',
-  });
-  worker = startMain(['worker'], {
+  [api, output.api, apiBase] = [apiService.child, apiService.lines, apiService.base];
+  const workerService = await startRole('worker', {
     ...env,
     PORT: String(workerPort),
     METRICS_PORT: String(workerMetrics),
     MIGRATE_ON_START: 'false',
   });
-  output.worker = collect(worker);
-  await waitForPort(workerMetrics, 30_000);
+  [worker, output.worker] = [workerService.child, workerService.lines];
   await waitUntil(async () => (await get(`${promBase}/-/ready`))?.status === 200, {
     what: 'Prometheus to be ready',
   });

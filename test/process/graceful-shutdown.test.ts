@@ -2,8 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { createDb } from '../../src/data-access/db';
 import { createTestDatabase, dropDatabase, orderBody, waitUntil } from '../helpers/harness';
-import { freePort, startRedis, stop, waitForPort } from '../helpers/processes';
-import { collect, startMain } from '../helpers/service-process';
+import { freePort, startRedis, stop } from '../helpers/processes';
+import { startRole } from '../helpers/service-process';
 
 /*
  * Issue 9: SIGTERM under load from many keep-alive clients. Every request that reached a
@@ -22,23 +22,17 @@ beforeAll(async () => {
   databaseUrl = await createTestDatabase();
   const redisPort = await freePort();
   redis = await startRedis(redisPort);
-  const port = await freePort();
-  child = startMain(['all'], {
+  const service = await startRole('all', {
     DATABASE_URL: databaseUrl,
     REDIS_URL: `redis://127.0.0.1:${redisPort}`,
     JWT_SECRET: 'x'.repeat(32),
-    PORT: String(port),
-    METRICS_PORT: String(await freePort()),
     ADMIN_USERNAME: 'admin',
     ADMIN_PASSWORD: 'admin-password',
     SHUTDOWN_TIMEOUT_SECONDS: '20',
   });
-  lines = collect(child);
-  await waitForPort(port, 30_000);
-  await waitUntil(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, {
-    timeoutMs: 30_000,
-    what: 'readiness',
-  });
+  child = service.child;
+  lines = service.lines;
+  const port = service.port;
   portInUse = port;
 });
 afterAll(async () => {

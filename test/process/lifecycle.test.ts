@@ -8,8 +8,8 @@ import {
   waitUntil,
   JWT_SECRET,
 } from '../helpers/harness';
-import { freePort, startRedis, stop, waitForPort } from '../helpers/processes';
-import { collect, runMain, startMain } from '../helpers/service-process';
+import { freePort, startRedis, stop } from '../helpers/processes';
+import { runMain, startRole } from '../helpers/service-process';
 
 let databaseUrl: string;
 let redis: ChildProcess;
@@ -89,7 +89,6 @@ describe('migrate and users add', () => {
 
 describe('the all role', () => {
   let child: ChildProcess;
-  let port: number;
   let lines: string[];
 
   afterEach(async () => {
@@ -97,21 +96,14 @@ describe('the all role', () => {
   });
 
   it('serves, processes an order, and on SIGTERM finishes in-flight requests and exits 0', async () => {
-    port = await freePort();
-    child = startMain(['all'], {
+    const service = await startRole('all', {
       ...env,
-      PORT: String(port),
-      METRICS_PORT: String(await freePort()),
       ADMIN_USERNAME: 'admin',
       ADMIN_PASSWORD: 'admin-password',
     });
-    lines = collect(child);
-    await waitForPort(port, 30_000);
-    const base = `http://127.0.0.1:${port}`;
-    await waitUntil(async () => (await fetch(`${base}/readyz`)).status === 200, {
-      timeoutMs: 30_000,
-      what: 'readiness',
-    });
+    child = service.child;
+    lines = service.lines;
+    const base = service.base;
     const auth = {
       Authorization: 'Basic ' + Buffer.from('admin:admin-password').toString('base64'),
       'Content-Type': 'application/json',

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createTestDatabase, dropDatabase, orderBody, waitUntil } from '../helpers/harness';
-import { freePort, startRedis, stop, waitForPort } from '../helpers/processes';
-import { collect, startMain } from '../helpers/service-process';
+import { freePort, startRedis, stop } from '../helpers/processes';
+import { startRole } from '../helpers/service-process';
 
 /*
  * Two `npm start` instances on their own databases and one Redis, neither setting
@@ -26,22 +26,11 @@ let instances: Instance[] = [];
 
 async function startInstance(redisUrl: string): Promise<Instance> {
   const databaseUrl = await createTestDatabase();
-  const port = await freePort();
-  const metricsPort = await freePort();
-  const child = startMain(['all'], {
+  const { child, lines, base, metricsPort } = await startRole('all', {
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
-    PORT: String(port),
-    METRICS_PORT: String(metricsPort),
     ADMIN_USERNAME: 'admin',
     ADMIN_PASSWORD: 'admin-password',
-  });
-  const lines = collect(child);
-  await waitForPort(port, 30_000);
-  const base = `http://127.0.0.1:${port}`;
-  await waitUntil(async () => (await fetch(`${base}/readyz`)).status === 200, {
-    timeoutMs: 30_000,
-    what: 'readiness',
   });
   return { child, lines, base, metrics: `http://127.0.0.1:${metricsPort}/metrics`, databaseUrl };
 }

@@ -7,7 +7,8 @@ import { createTestDatabase, dropDatabase, JWT_SECRET } from '../helpers/harness
 import { freePort, startRedis, stop } from '../helpers/processes';
 import { runMain } from '../helpers/service-process';
 import { ClientResponse, httpRequest, httpsRequest, Nginx, startNginx } from './helpers/nginx';
-import { accessLine, Service, startService } from './helpers/service';
+import { accessLine } from './helpers/service';
+import { Service, startRole } from '../helpers/service-process';
 
 /*
  * deploy/nginx/order-service.conf, run by a real nginx with a throwaway certificate, in front
@@ -38,7 +39,7 @@ beforeAll(async () => {
   };
   expect((await runMain(['migrate'], env)).code).toBe(0);
   await createClientUsers(['a', 'b', 'c', 'd']);
-  api = await startService('api', env);
+  api = await startRole('api', env);
   nginx = await startNginx({ upstreamPort: api.port });
 }, 60_000);
 

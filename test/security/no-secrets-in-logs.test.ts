@@ -11,7 +11,8 @@ import {
 } from '../helpers/harness';
 import { freePort, stop, waitForPort } from '../helpers/processes';
 import { collect, startMain } from '../helpers/service-process';
-import { logLines, Service, startService } from './helpers/service';
+import { logLines } from './helpers/service';
+import { Service, startRole } from '../helpers/service-process';
 
 /*
  * A real `all` process whose every secret is set — a MySQL user with a password, a Redis
@@ -100,7 +101,7 @@ beforeAll(async () => {
     LOG_LEVEL: 'debug',
     SHUTDOWN_TIMEOUT_SECONDS: '5',
   };
-  service = await startService('all', env);
+  service = await startRole('all', env);
   base = `http://127.0.0.1:${service.port}`;
 }, 60_000);
 
