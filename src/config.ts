@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { JwtSettings } from './domain/authentication';
 import type { JwksSettings } from './data-access/jwks-verifier';
+import { connectionFromUrl } from './data-access/db';
 import { passwordProblem, USERNAME, USERNAME_RULE } from './domain/manage-users';
 
 export type Role = 'all' | 'api' | 'worker' | 'migrate' | 'users';
@@ -76,13 +77,8 @@ function defaultRedisPrefix(database: string): string {
 
 /** DATABASE_URL parsed once: host and port for log lines, the database name unescaped. */
 function databaseOf(databaseUrl: string): DatabaseSettings {
-  const url = new URL(databaseUrl);
-  return {
-    url: databaseUrl,
-    host: url.hostname,
-    port: Number(url.port || 3306),
-    name: decodeURIComponent(url.pathname.slice(1)),
-  };
+  const { host, port, database } = connectionFromUrl(databaseUrl);
+  return { url: databaseUrl, host, port, name: database };
 }
 
 const optionalString = z

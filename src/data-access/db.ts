@@ -127,7 +127,7 @@ function withDeadline(conn: RawConnection, ms: number): void {
 /** Creates the database named in DATABASE_URL when it is missing (local use and tests). */
 export async function ensureDatabase(databaseUrl: string): Promise<void> {
   const url = new URL(databaseUrl);
-  const name = url.pathname.replace(/^\//, '');
+  const { database: name } = connectionFromUrl(databaseUrl);
   url.pathname = '/';
   const admin = createDb(url.toString(), { min: 0, max: 1 }, { queryDeadlineMs: 0 });
   try {
