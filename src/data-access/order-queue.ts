@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { createBatcher, Outcome } from '../lib/batcher';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger';
 import { isOutageError } from './redis';
@@ -46,15 +47,20 @@ export function createOrderQueue(
     if (!isOutageError(err, connection)) logger.warn('orders queue error', { error: err.message });
   });
 
-  async function add(orderIds: string[]): Promise<void> {
-    await queue.addBulk(
-      orderIds.map((orderId) => ({
-        name: 'process',
-        data: { orderId },
-        opts: { jobId: orderJobId(orderId) },
-      })),
-    );
-  }
+  // Concurrent requests' orders go to Redis together: one addBulk while another is in flight.
+  const add = createBatcher(
+    async (groups: string[][]): Promise<Outcome<void>[]> => {
+      await queue.addBulk(
+        groups.flat().map((orderId) => ({
+          name: 'process',
+          data: { orderId },
+          opts: { jobId: orderJobId(orderId) },
+        })),
+      );
+      return groups.map(() => ({ ok: true, value: undefined }));
+    },
+    { maxSize: 1000, sizeOf: (ids) => ids.length },
+  );
 
   // Orders whose enqueue failed (Redis down or stalled) are enqueued again by this process as
   // soon as Redis is back, seconds rather than the reconciler's 30 s; if the process dies first,
