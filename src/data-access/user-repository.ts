@@ -11,8 +11,27 @@ export interface UserRecord {
   token_version: number;
 }
 
+/**
+ * How long a looked-up user (or its absence) is trusted. Saves through this process drop it at
+ * once; a change made elsewhere (another replica, `users add`) is seen within this long.
+ */
+export const USER_CACHE_TTL_MS = 5_000;
+const USER_CACHE_MAX = 10_000;
+
 export function createUserRepository(db: Db) {
+  const cache = new Map<string, { user: UserRecord | undefined; expires: number }>();
+
+  /** The user, from a few seconds' cache: every authenticated request asks. */
   async function find(username: string): Promise<UserRecord | undefined> {
+    const cached = cache.get(username);
+    if (cached && cached.expires > Date.now()) return cached.user;
+    const user = await load(username);
+    if (cache.size >= USER_CACHE_MAX) cache.clear();
+    cache.set(username, { user, expires: Date.now() + USER_CACHE_TTL_MS });
+    return user;
+  }
+
+  async function load(username: string): Promise<UserRecord | undefined> {
     const user = await db<UserRecord>('users')
       .select('username', 'password_hash', 'role', 'customer_id', 'token_version')
       .where({ username })
@@ -37,6 +56,7 @@ export function createUserRepository(db: Db) {
           token_version: trx.raw('token_version + 1'),
         }),
     );
+    cache.delete(user.username);
   }
 
   return { find, save };

@@ -13,8 +13,6 @@ export const TOKEN_TTL_SECONDS = 900;
 export const MAX_EXTERNAL_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 const CACHE_TTL_MS = 60_000;
 const CACHE_MAX = 10_000;
-/** How long a user's token version is trusted before MySQL is asked again. */
-const TOKEN_VERSION_TTL_MS = 5_000;
 
 export interface JwtSettings {
   secret?: string;
@@ -49,7 +47,6 @@ export function createAuthentication(deps: {
   const verified = new Map<string, { hash: string; expires: number }>();
   // Concurrent checks of the same credentials share one hash and one throttle slot.
   const checking = new Map<string, Promise<Principal | undefined>>();
-  const versions = new Map<string, { version?: number; expires: number }>();
 
   function refuse({ seconds, limit }: Refusal): never {
     deps.onRateLimited?.();
@@ -130,17 +127,9 @@ export function createAuthentication(deps: {
       .sign(secret);
   }
 
-  /** The user's current token version (undefined once removed), cached for a few seconds. */
+  /** The user's current token version (undefined once removed); the repository caches it. */
   async function currentVersion(username: string): Promise<number | undefined> {
-    const cached = versions.get(username);
-    if (cached && cached.expires > Date.now()) return cached.version;
-    const user = await deps.users.find(username);
-    if (versions.size >= CACHE_MAX) versions.clear();
-    versions.set(username, {
-      version: user?.token_version,
-      expires: Date.now() + TOKEN_VERSION_TTL_MS,
-    });
-    return user?.token_version;
+    return (await deps.users.find(username))?.token_version;
   }
 
   /**

@@ -1,7 +1,9 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createHttpServer, HTTP_TIMEOUTS } from '../../src/entry-points/http-server';
-import { Harness, orderBody, startHarness } from '../helpers/harness';
+import { USER_CACHE_TTL_MS } from '../../src/data-access/user-repository';
+import { saveUser } from '../../src/domain/manage-users';
+import { Harness, orderBody, startHarness, USERS, waitUntil } from '../helpers/harness';
 
 let h: Harness;
 beforeAll(async () => {
@@ -20,6 +22,22 @@ describe('Basic authentication cost', () => {
     expect(compare.mock.calls.length).toBeLessThanOrEqual(1);
   });
 
+  it('looks the user up in MySQL once, not on every request', async () => {
+    const userQueries: string[] = [];
+    const listen = (q: { sql: string }) => {
+      if (/from `users`/.test(q.sql)) userQueries.push(q.sql);
+    };
+    h.services.db.on('query', listen);
+    try {
+      for (let i = 0; i < 20; i++) {
+        await h.api.get('/orders').set('Authorization', h.basic('bob')).expect(200);
+      }
+    } finally {
+      h.services.db.off('query', listen);
+    }
+    expect(userQueries.length).toBeLessThanOrEqual(1);
+  });
+
   it('spends a hash comparison on unknown users too, so they take as long as wrong passwords', async () => {
     const compare = jest.spyOn(h.roles.api.hasher, 'compare');
     const ghost = 'Basic ' + Buffer.from('ghost:whatever').toString('base64');
@@ -35,13 +53,30 @@ describe('Basic authentication cost', () => {
     expect(compare).toHaveBeenCalledTimes(2);
   });
 
-  it('takes a role change into account at once', async () => {
+  it('takes a role change made elsewhere into account within the user cache time', async () => {
     await h.api.get('/customers/summaries').set('Authorization', h.basic('bob')).expect(403);
+    // As `users add` in another process, or another replica, would.
     await h.services
       .db('users')
       .where('username', 'bob')
       .update({ role: 'manager', customer_id: null });
-    await h.api.get('/customers/summaries').set('Authorization', h.basic('bob')).expect(200);
+    await waitUntil(
+      async () =>
+        (await h.api.get('/customers/summaries').set('Authorization', h.basic('bob'))).status ===
+        200,
+      { timeoutMs: USER_CACHE_TTL_MS + 5_000, intervalMs: 200, what: 'the new role' },
+    );
+  });
+
+  it('takes a change saved through this process into account at once', async () => {
+    await h.api.get('/customers/summaries').set('Authorization', h.basic('alice')).expect(403);
+    await saveUser(h.services.repositories.users, {
+      ...USERS.alice,
+      role: 'manager',
+      customerId: undefined,
+    });
+    await h.api.get('/customers/summaries').set('Authorization', h.basic('alice')).expect(200);
+    await saveUser(h.services.repositories.users, USERS.alice);
   });
 });
 
