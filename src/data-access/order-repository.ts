@@ -171,33 +171,62 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
    * `expectedVersion` when given): a guarded update, so a redelivered job or a racing cancel
    * changes nothing. Completing also updates the customer read models in the same transaction.
    */
-  async function transition(
+  /** One guarded step inside a transaction: false when the order was not in `from`. */
+  async function applyStep(
+    trx: Knex.Transaction,
     orderId: string,
     { from, to }: Transition,
+    expectedVersion?: number,
+    loaded?: Order,
+  ): Promise<boolean> {
+    const now = new Date();
+    const q = trx('orders').where({ order_id: orderId, status: from });
+    if (expectedVersion !== undefined) q.andWhere('version', expectedVersion);
+    const changed = await q.update({
+      status: to,
+      version: trx.raw('version + 1'),
+      updated_at: now,
+      ...(to === 'completed' ? { completed_at: now } : {}),
+    });
+    if (changed === 0) return false;
+    await trx.raw(
+      'INSERT INTO order_status_history (order_id, version, status, at) ' +
+        'SELECT order_id, version, ?, ? FROM orders WHERE order_id = ?',
+      [to, now, orderId],
+    );
+    if (to === 'completed') {
+      await updateCustomerReadModels(trx, loaded ?? (await findOrder(orderId, trx))!);
+    }
+    return true;
+  }
+
+  async function transition(
+    orderId: string,
+    step: Transition,
     expectedVersion?: number,
     /** The order as already read by the caller: its items, customer and currency never change. */
     loaded?: Order,
   ): Promise<boolean> {
     return withTransaction(
       db,
+      (trx) => applyStep(trx, orderId, step, expectedVersion, loaded),
+      retry,
+    );
+  }
+
+  /**
+   * Successive steps in one transaction (one commit instead of one per step): all of them, or
+   * none when the first does not apply. Each step is recorded in the history as on its own.
+   */
+  async function transitionPath(orderId: string, steps: Transition[], loaded?: Order) {
+    return withTransaction(
+      db,
       async (trx) => {
-        const now = new Date();
-        const q = trx('orders').where({ order_id: orderId, status: from });
-        if (expectedVersion !== undefined) q.andWhere('version', expectedVersion);
-        const changed = await q.update({
-          status: to,
-          version: trx.raw('version + 1'),
-          updated_at: now,
-          ...(to === 'completed' ? { completed_at: now } : {}),
-        });
-        if (changed === 0) return false;
-        await trx.raw(
-          'INSERT INTO order_status_history (order_id, version, status, at) ' +
-            'SELECT order_id, version, ?, ? FROM orders WHERE order_id = ?',
-          [to, now, orderId],
-        );
-        if (to === 'completed') {
-          await updateCustomerReadModels(trx, loaded ?? (await findOrder(orderId, trx))!);
+        for (const step of steps) {
+          if (!(await applyStep(trx, orderId, step, undefined, loaded))) {
+            if (step === steps[0]) return false;
+            throw new Error(`order ${orderId}: step ${step.from} → ${step.to} did not apply`);
+          }
         }
         return true;
       },
@@ -245,6 +274,7 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
     findOrder,
     listOrders,
     transition,
+    transitionPath,
     findUnfinished,
     oldestPendingCreatedAt,
     purgeFinished,

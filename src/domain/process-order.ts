@@ -21,14 +21,20 @@ export function createProcessOrder(deps: {
 }) {
   const fulfil = deps.fulfil ?? (async () => {});
 
+  function record({ from, to }: Transition): void {
+    deps.metrics.transitions.inc({ from, to });
+    deps.logger.info('order status changed', { from, to });
+  }
+
   async function move(orderId: string, step: Transition, order?: Order): Promise<boolean> {
     const moved = await deps.orders.transition(orderId, step, undefined, order);
-    if (moved) {
-      const { from, to } = step;
-      deps.metrics.transitions.inc({ from, to });
-      deps.logger.info('order status changed', { from, to });
-    }
+    if (moved) record(step);
     return moved;
+  }
+
+  function completed(order: Order): ProcessOutcome {
+    deps.metrics.processingDuration.observe((Date.now() - order.created_at.getTime()) / 1000);
+    return 'completed';
   }
 
   /**
@@ -44,6 +50,13 @@ export function createProcessOrder(deps: {
       const order = await deps.orders.findOrder(orderId);
       if (!order) return 'missing';
       let status = order.status;
+      // With no fulfilment step, nothing happens between the two steps: one commit for both.
+      if (!deps.fulfil && status === 'pending') {
+        const path = [transition('pending', 'processing'), transition('processing', 'completed')];
+        if (!(await deps.orders.transitionPath(orderId, path, order))) return 'skipped';
+        path.forEach(record);
+        return completed(order);
+      }
       if (canTransition(status, 'processing')) {
         if (!(await move(orderId, transition(status, 'processing')))) return 'skipped';
         status = 'processing';
@@ -52,8 +65,7 @@ export function createProcessOrder(deps: {
       if (!canTransition(status, 'completed')) return 'skipped';
       await fulfil(order);
       if (!(await move(orderId, transition(status, 'completed'), order))) return 'skipped';
-      deps.metrics.processingDuration.observe((Date.now() - order.created_at.getTime()) / 1000);
-      return 'completed';
+      return completed(order);
     } catch (err) {
       // An outage says nothing about the order: it is retried for as long as the outage lasts,
       // never failed because of it.

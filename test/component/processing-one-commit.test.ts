@@ -1,0 +1,60 @@
+import { Harness, pendingOrder, startHarness } from '../helpers/harness';
+
+/* Without a fulfilment step, pending → processing → completed is one transaction. */
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => h.stop());
+
+const processJob = (id: string) => h.roles.worker.useCases.processOrder(id, false);
+
+describe('order processing without a fulfilment step', () => {
+  it('commits both steps at once, recording each in the history and the read models', async () => {
+    await h.services.repositories.orders.insertOrders([pendingOrder('one-1', 'c-one')]);
+    const commits: string[] = [];
+    const listen = (q: { sql: string }) => {
+      if (/^commit/i.test(q.sql)) commits.push(q.sql);
+    };
+    h.services.db.on('query', listen);
+    try {
+      expect(await processJob('one-1')).toBe('completed');
+    } finally {
+      h.services.db.off('query', listen);
+    }
+    expect(commits).toHaveLength(1);
+    const history = await h.services
+      .db('order_status_history')
+      .where('order_id', 'one-1')
+      .orderBy('version');
+    expect(history.map((r) => [r.version, r.status])).toEqual([
+      [1, 'pending'],
+      [2, 'processing'],
+      [3, 'completed'],
+    ]);
+    const order = await h.services.db('orders').where('order_id', 'one-1').first();
+    expect([order.status, order.version]).toEqual(['completed', 3]);
+    const summary = await h.services.db('customer_summaries').where('customer_id', 'c-one').first();
+    expect(summary.orders_count).toBe(1);
+  });
+
+  it('still has one effect when the same order is processed three times at once', async () => {
+    await h.services.repositories.orders.insertOrders([pendingOrder('one-2', 'c-two')]);
+    const outcomes = await Promise.all([
+      processJob('one-2'),
+      processJob('one-2'),
+      processJob('one-2'),
+    ]);
+    expect(outcomes.sort()).toEqual(['completed', 'skipped', 'skipped']);
+    const summary = await h.services.db('customer_summaries').where('customer_id', 'c-two').first();
+    expect(summary.orders_count).toBe(1);
+    const history = await h.services.db('order_status_history').where('order_id', 'one-2');
+    expect(history).toHaveLength(3);
+  });
+
+  it('leaves a cancelled order alone', async () => {
+    await h.services.repositories.orders.insertOrders([pendingOrder('one-3', 'c-three')]);
+    await h.api.post('/orders/one-3/cancel').set('Authorization', h.basic('manager')).expect(200);
+    expect(await processJob('one-3')).toBe('skipped');
+  });
+});
