@@ -12,6 +12,7 @@ import type { Db } from './db';
 import { updateCustomerReadModels } from './customer-read-models';
 import { withTransaction, RetryOptions } from './transaction';
 import { isDuplicateKey } from './mysql-errors';
+import { unavailableDependency } from './dependency-errors';
 import { IdempotencyRecord, insertIdempotencyRecord } from './idempotency-repository';
 import { createBatcher, Outcome } from '../lib/batcher';
 
@@ -195,7 +196,7 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
       [to, now, orderId],
     );
     if (to === 'completed') {
-      await updateCustomerReadModels(trx, loaded ?? (await findOrder(orderId, trx))!);
+      await updateCustomerReadModels(trx, [loaded ?? (await findOrder(orderId, trx))!]);
     }
     return true;
   }
@@ -215,23 +216,83 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
   }
 
   /**
-   * Successive steps in one transaction (one commit instead of one per step): all of them, or
-   * none when the first does not apply. Each step is recorded in the history as on its own.
+   * pending → processing → completed for every order of the group still pending, in one
+   * transaction: the rows locked in id order, one UPDATE, both history rows of each, the read
+   * models aggregated. Says, per order given, whether this call moved it (an id given twice is
+   * moved once).
    */
-  async function transitionPath(orderId: string, steps: Transition[], loaded?: Order) {
-    return withTransaction(
-      db,
-      async (trx) => {
-        for (const step of steps) {
-          if (!(await applyStep(trx, orderId, step, undefined, loaded))) {
-            if (step === steps[0]) return false;
-            throw new Error(`order ${orderId}: step ${step.from} → ${step.to} did not apply`);
-          }
-        }
-        return true;
-      },
-      retry,
+  async function completeGroup(orders: Order[]): Promise<Outcome<boolean>[]> {
+    let moved: Set<string>;
+    try {
+      moved = await withTransaction(db, (trx) => completeInTransaction(trx, orders), retry);
+    } catch (err) {
+      // An outage fails them all (each job waits for it); anything else is tried order by
+      // order, so one bad order fails only itself.
+      if (orders.length === 1 || unavailableDependency(err)) throw err;
+      return Promise.all(
+        orders.map((o) =>
+          completeGroup([o]).then(
+            ([outcome]) => outcome!,
+            (error: unknown) => ({ ok: false as const, error }),
+          ),
+        ),
+      );
+    }
+    const claimed = new Set<string>();
+    return orders.map((o) => {
+      const mine = moved.has(o.order_id) && !claimed.has(o.order_id);
+      claimed.add(o.order_id);
+      return { ok: true, value: mine };
+    });
+  }
+
+  async function completeInTransaction(trx: Knex.Transaction, orders: Order[]) {
+    const ids = [...new Set(orders.map((o) => o.order_id))].sort();
+    const rows: { order_id: string; version: number }[] = await trx('orders')
+      .select('order_id', 'version')
+      .whereIn('order_id', ids)
+      .andWhere('status', 'pending')
+      .orderBy('order_id')
+      .forUpdate();
+    if (rows.length === 0) return new Set<string>();
+    const now = new Date();
+    const eligible = rows.map((r) => r.order_id);
+    await trx('orders')
+      .whereIn('order_id', eligible)
+      .update({
+        status: 'completed',
+        version: trx.raw('version + 2'),
+        updated_at: now,
+        completed_at: now,
+      });
+    await insertRows(
+      trx,
+      'order_status_history',
+      rows.flatMap((r) => [
+        { order_id: r.order_id, version: r.version + 1, status: 'processing', at: now },
+        { order_id: r.order_id, version: r.version + 2, status: 'completed', at: now },
+      ]),
     );
+    const byId = new Map(orders.map((o) => [o.order_id, o]));
+    await updateCustomerReadModels(
+      trx,
+      eligible.map((id) => byId.get(id)!),
+    );
+    return new Set(eligible);
+  }
+
+  const completeGrouped = createBatcher(completeGroup, {
+    concurrency: GROUP_COMMIT_CONCURRENCY,
+    maxSize: GROUP_COMMIT_MAX_ORDERS,
+  });
+
+  /**
+   * A pending order straight to completed (no fulfilment step between), committed together
+   * with the other orders the worker completes at that moment (group commit). False when it
+   * was not pending any more (a redelivered job, a cancel that won).
+   */
+  function completePending(order: Order): Promise<boolean> {
+    return completeGrouped(order);
   }
 
   /** Orders still pending or processing whose last change is older than `before`. */
@@ -274,7 +335,7 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
     findOrder,
     listOrders,
     transition,
-    transitionPath,
+    completePending,
     findUnfinished,
     oldestPendingCreatedAt,
     purgeFinished,

@@ -50,11 +50,12 @@ export function createProcessOrder(deps: {
       const order = await deps.orders.findOrder(orderId);
       if (!order) return 'missing';
       let status = order.status;
-      // With no fulfilment step, nothing happens between the two steps: one commit for both.
+      // With no fulfilment step, nothing happens between the two steps: one commit for both,
+      // shared with the other orders completing at that moment.
       if (!deps.fulfil && status === 'pending') {
-        const path = [transition('pending', 'processing'), transition('processing', 'completed')];
-        if (!(await deps.orders.transitionPath(orderId, path, order))) return 'skipped';
-        path.forEach(record);
+        if (!(await deps.orders.completePending(order))) return 'skipped';
+        record(transition('pending', 'processing'));
+        record(transition('processing', 'completed'));
         return completed(order);
       }
       if (canTransition(status, 'processing')) {

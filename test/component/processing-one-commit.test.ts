@@ -57,4 +57,58 @@ describe('order processing without a fulfilment step', () => {
     await h.api.post('/orders/one-3/cancel').set('Authorization', h.basic('manager')).expect(200);
     expect(await processJob('one-3')).toBe('skipped');
   });
+
+  it('completes orders processed at once in shared transactions with exact read models', async () => {
+    const skus = ['TEA', 'CUP', 'POT'];
+    const orders = Array.from({ length: 40 }, (_, n) =>
+      pendingOrder(`many-${n}`, `c-many-${n % 3}`, [
+        { sku: skus[n % 3]!, name: `name-${n}`, quantity: 1 + (n % 4), unit_price: '2.50' },
+        // The same sku twice in one order counts as one order for that sku.
+        { sku: 'TEA', name: 'tea', quantity: 1, unit_price: '1.00' },
+      ]),
+    );
+    await h.services.repositories.orders.insertOrders(orders);
+    let commits = 0;
+    const listen = (q: { sql: string }) => void (/^commit/i.test(q.sql) && commits++);
+    h.services.db.on('query', listen);
+    const outcomes = await Promise.all(orders.map((o) => processJob(o.order_id))).finally(() =>
+      h.services.db.off('query', listen),
+    );
+    expect(outcomes.every((o) => o === 'completed')).toBe(true);
+    // Forty completions, far fewer commits: they were grouped.
+    expect(commits).toBeLessThan(20);
+
+    const expected = new Map<string, { quantity: number; orders: number }>();
+    for (const o of orders) {
+      const seen = new Set<string>();
+      for (const item of o.items) {
+        const key = `${o.customer_id}/${item.sku}`;
+        const row = expected.get(key) ?? { quantity: 0, orders: 0 };
+        row.quantity += item.quantity;
+        if (!seen.has(key)) row.orders += 1;
+        seen.add(key);
+        expected.set(key, row);
+      }
+    }
+    const rows = await h.services
+      .db('customer_items')
+      .where('customer_id', 'like', 'c-many-%')
+      .select('customer_id', 'sku', 'quantity', 'orders');
+    expect(
+      Object.fromEntries(
+        rows.map((r) => [`${r.customer_id}/${r.sku}`, { quantity: r.quantity, orders: r.orders }]),
+      ),
+    ).toEqual(Object.fromEntries(expected));
+    const summaries = await h.services
+      .db('customer_summaries')
+      .where('customer_id', 'like', 'c-many-%')
+      .orderBy('customer_id')
+      .pluck('orders_count');
+    expect(summaries).toEqual([14, 13, 13]);
+    const history = await h.services
+      .db('order_status_history')
+      .where('order_id', 'like', 'many-%')
+      .count({ n: '*' });
+    expect(Number(history[0]!.n)).toBe(40 * 3);
+  });
 });
