@@ -259,6 +259,7 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
     const eligible = rows.map((r) => r.order_id);
     await trx('orders')
       .whereIn('order_id', eligible)
+      .andWhere('status', 'pending')
       .update({
         status: 'completed',
         version: trx.raw('version + 2'),
