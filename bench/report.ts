@@ -105,8 +105,9 @@ export function markdown(rows: Row[]): string {
       num(r.p50Ms, 1),
       num(r.p99Ms, 1),
       String(r.errors),
-      num(r.completionsPerS),
-      r.drainS === undefined ? '–' : num(r.drainS, 1) + (r.drained ? '' : ' (timed out)'),
+      // A drain cut off by its timeout: the rate is a lower bound, the time more than shown.
+      (r.drained === false ? '≥ ' : '') + num(r.completionsPerS),
+      (r.drained === false ? '> ' : '') + num(r.drainS, 1),
       ratio(r.vsPeer),
       ratio(r.vsNoop),
       num(r.wrkCpuPct) + '%',

@@ -1,11 +1,13 @@
 /**
- * `npm run bench [-- --duration 10] [--rounds 2] [--galera]`: order-service against a naive
- * peer (bench/naive-peer.ts) and an Express no-op (bench/noop-server.ts), each its own process,
- * all driven by the same out-of-process load generator (wrk + bench/wrk/orders.lua), rounds
- * interleaved (odd rounds service → peer → no-op, even rounds the reverse). Prints one markdown
- * table (medians over the rounds) and the path of the raw JSON (.tmp/bench/latest.json).
- * `--galera` runs the same against a throwaway 3-node Galera cluster (service and peer on
- * node 1). Exits non-zero only when it could not run; slow numbers are still numbers.
+ * `npm run bench [-- --duration 10] [--rounds 2] [--galera] [--drain-timeout 90] [--out FILE]`
+ *
+ * order-service against a naive peer (bench/naive-peer.ts) and an Express no-op
+ * (bench/noop-server.ts), each its own process, all driven by the same out-of-process load
+ * generator (wrk + bench/wrk/orders.lua), rounds interleaved (odd rounds service → peer →
+ * no-op, even rounds the reverse). Prints one markdown table (medians over the rounds) and the
+ * path of the raw JSON (default .tmp/bench/latest.json). `--galera` runs the same against a
+ * throwaway 3-node Galera cluster (service and peer on node 1). Exits non-zero only when it
+ * could not run; slow numbers are still numbers.
  * Environment: BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306), REDIS_URL.
  */
 import { spawnSync } from 'node:child_process';
@@ -13,10 +15,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { startCluster } from '../test/galera/helpers/cluster';
 import { createCleanup, deletePrefixes, dropDatabases } from './cleanup';
-import { waitDrained } from './drain';
+import { abandonBacklog, waitDrained } from './drain';
 import { describeMachine, machineLine } from './machine';
 import { markdown, Run, ScenarioKey, summarize } from './report';
 import * as targets from './targets';
@@ -49,6 +52,7 @@ function options() {
       rounds: { type: 'string', default: '2' },
       'drain-timeout': { type: 'string', default: '90' },
       galera: { type: 'boolean', default: false },
+      out: { type: 'string', default: path.join(ROOT, '.tmp/bench/latest.json') },
     },
   });
   const number = (name: string, value: string) => {
@@ -61,6 +65,7 @@ function options() {
     rounds: number('rounds', values.rounds),
     drainTimeoutS: number('drain-timeout', values['drain-timeout']),
     galera: values.galera,
+    out: path.resolve(values.out),
   };
 }
 
@@ -99,8 +104,9 @@ interface Bench {
   drainTimeoutS: number;
   /** Authorization header per scenario, for order-service only. */
   authorization: Partial<Record<ScenarioKey, string>>;
-  /** A connection to each target's database, to see its orders complete. */
-  pools: Map<targets.TargetName, mysql.Pool>;
+  /** Each target's database and queue prefix, to see its orders complete. */
+  stores: Map<targets.TargetName, { pool: mysql.Pool; redisPrefix: string }>;
+  redis: Redis;
 }
 
 /** One wrk run against one target, then (for targets with a database) the drain. */
@@ -120,13 +126,19 @@ async function measure(
     batch: s.batch,
     authorization: target.name === 'order-service' ? b.authorization[s.key] : undefined,
   });
-  const pool = b.pools.get(target.name);
-  const drain = pool && (await waitDrained(pool, tag, b.drainTimeoutS * 1000));
+  const store = b.stores.get(target.name);
+  const drain = store && (await waitDrained(store.pool, tag, b.drainTimeoutS * 1000));
+  if (store && drain && !drain.drained) {
+    drain.abandoned = await abandonBacklog(store.pool, b.redis, store.redisPrefix, tag);
+  }
   const errors = wrk.non2xx + wrk.socketErrors + wrk.timeouts;
   log(
     `${round === 0 ? 'warm-up' : `round ${round}`} ${target.name} ${s.key}: ` +
       `${wrk.requestsPerS.toFixed(0)} req/s, ${errors} errors, wrk CPU ${wrk.wrkCpuS.toFixed(2)} s` +
-      (drain ? `, ${drain.accepted} orders drained in ${drain.drainS.toFixed(1)} s` : ''),
+      (drain
+        ? `, ${drain.completed} of ${drain.accepted} orders completed in ${drain.drainS.toFixed(1)} s`
+        : '') +
+      (drain?.abandoned ? ` (timed out; ${drain.abandoned} pending orders cancelled)` : ''),
   );
   return { round, target: target.name, scenario: s.key, batch: s.batch, wrk, drain };
 }
@@ -166,14 +178,21 @@ async function main(): Promise<void> {
       'single-bearer': `Bearer ${await bearerToken(service)}`,
       batch: `Basic ${basic.toString('base64')}`,
     },
-    pools: new Map(
+    stores: new Map(
       [svc, peer].map((x, i) => [
         all[i]!.name,
-        mysql.createPool({ uri: x.databaseUrl, connectionLimit: 1 }),
+        {
+          pool: mysql.createPool({ uri: x.databaseUrl, connectionLimit: 1 }),
+          redisPrefix: x.redisPrefix,
+        },
       ]),
     ),
+    redis: new Redis(REDIS),
   };
-  cleanup.add('pools', () => Promise.all([...b.pools.values()].map((p) => p.end())));
+  cleanup.add('connections', async () => {
+    b.redis.disconnect();
+    await Promise.all([...b.stores.values()].map((x) => x.pool.end()));
+  });
 
   // Unreported: JIT, connection pools and caches warm up before round 1.
   for (const target of all) await measure(b, target, SCENARIOS[0]!, 0, Math.min(3, opts.durationS));
@@ -190,9 +209,9 @@ async function main(): Promise<void> {
 
   const rows = summarize(runs);
   const totalS = (Date.now() - started) / 1000;
-  const file = path.join(ROOT, '.tmp/bench/latest.json');
+  const file = opts.out;
   mkdirSync(path.dirname(file), { recursive: true });
-  const raw = { date: new Date().toISOString(), machine, options: opts, totalS, rows, runs };
+  const raw = { date: new Date().toISOString(), tag, machine, options: opts, totalS, rows, runs };
   writeFileSync(file, JSON.stringify(raw, null, 2));
   const where = opts.galera ? 'a 3-node Galera cluster (node 1)' : 'the local server';
   console.log(`Machine: ${machineLine(machine)}; MySQL: ${where}\n`);
