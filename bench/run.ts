@@ -81,12 +81,11 @@ function preflight(): void {
 }
 
 /** The MySQL server to use: the local one, or node 1 of a fresh Galera cluster. */
-async function mysqlServer(galera: boolean): Promise<string> {
-  if (!galera) return process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
+async function mysqlServer(galera: boolean): Promise<{ url: string; stop?: () => Promise<void> }> {
+  if (!galera) return { url: process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306' };
   log('starting a 3-node Galera cluster');
   const cluster = await startCluster({ size: 3 });
-  cleanup.add('galera cluster', () => cluster.stop());
-  return cluster.node(1).url().replace(/\/$/, '');
+  return { url: cluster.node(1).url().replace(/\/$/, ''), stop: () => cluster.stop() };
 }
 
 async function bearerToken(service: targets.Target): Promise<string> {
@@ -147,7 +146,8 @@ async function main(): Promise<void> {
   const started = Date.now();
   const opts = options();
   preflight();
-  const server = await mysqlServer(opts.galera);
+  const mysqlHost = await mysqlServer(opts.galera);
+  const server = mysqlHost.url;
   const tag = randomBytes(3).toString('hex');
   const backing = (who: string) => ({
     databaseUrl: `${server}/os_bench_${tag}_${who}`,
@@ -156,13 +156,15 @@ async function main(): Promise<void> {
   });
   const [svc, peer] = [backing('svc'), backing('peer')];
   // Added before anything exists; cleanup runs its steps in this order.
+  // SIGINT: order-service skips its 3 s endpoint-removal pause; the peer and no-op just exit.
   cleanup.add('processes', () =>
-    Promise.all([...targets.running].map((c) => targets.stopChild(c, 'SIGTERM'))),
+    Promise.all([...targets.running].map((c) => targets.stopChild(c, 'SIGINT'))),
   );
   cleanup.add('databases', () =>
     dropDatabases(server, [`os_bench_${tag}_svc`, `os_bench_${tag}_peer`]),
   );
   cleanup.add('redis keys', () => deletePrefixes(REDIS, [svc.redisPrefix, peer.redisPrefix]));
+  if (mysqlHost.stop) cleanup.add('galera cluster', mysqlHost.stop);
 
   const machine = await describeMachine(server, REDIS);
   log(machineLine(machine));

@@ -13,7 +13,6 @@ export interface Target {
   url: string;
   /** Its database, when it stores orders. */
   databaseUrl?: string;
-  stop(): Promise<void>;
 }
 
 export interface Backing {
@@ -40,10 +39,9 @@ export async function startService(b: Backing): Promise<Target> {
     RATE_LIMIT_MAX: '1000000',
     LOG_LEVEL: 'warn',
   };
-  // SIGINT: the service skips the 3 s endpoint-removal pause it takes on SIGTERM.
   const child = start(['dist/main.js', 'all'], env);
   await waitReady(child, `http://127.0.0.1:${port}/readyz`, 'order-service');
-  return target('order-service', port, child, 'SIGINT', b.databaseUrl);
+  return target('order-service', port, b.databaseUrl);
 }
 
 /** bench/naive-peer.ts through tsx, on a database already migrated. */
@@ -57,14 +55,14 @@ export async function startPeer(b: Backing): Promise<Target> {
   };
   const child = start(['--import', 'tsx', 'bench/naive-peer.ts'], env);
   await waitReady(child, `http://127.0.0.1:${port}/healthz`, 'naive peer');
-  return target('naive peer', port, child, 'SIGTERM', b.databaseUrl);
+  return target('naive peer', port, b.databaseUrl);
 }
 
 export async function startNoop(): Promise<Target> {
   const port = await freePort();
   const child = start(['--import', 'tsx', 'bench/noop-server.ts'], { PORT: String(port) });
   await waitReady(child, `http://127.0.0.1:${port}/healthz`, 'no-op');
-  return target('no-op', port, child, 'SIGTERM');
+  return target('no-op', port);
 }
 
 /** `node dist/main.js migrate`: creates the database and applies order-service's schema. */
@@ -115,19 +113,8 @@ async function waitReady(child: ChildProcess, url: string, name: string): Promis
   throw new Error(`${name} did not become ready:\n${output.get(child)?.join('')}`);
 }
 
-function target(
-  name: TargetName,
-  port: number,
-  child: ChildProcess,
-  signal: NodeJS.Signals,
-  databaseUrl?: string,
-): Target {
-  return {
-    name,
-    url: `http://127.0.0.1:${port}`,
-    databaseUrl,
-    stop: () => stopChild(child, signal),
-  };
+function target(name: TargetName, port: number, databaseUrl?: string): Target {
+  return { name, url: `http://127.0.0.1:${port}`, databaseUrl };
 }
 
 /** Signals the child and waits for it, escalating to SIGKILL after 15 s. */

@@ -51,7 +51,18 @@ export function runWrk(load: Load): Promise<WrkResult> {
     BENCH_AUTH: load.authorization ?? '',
   };
   const shell = 'wrk "$@"; status=$?; times; exit $status';
-  const child = spawn('bash', ['-c', shell, 'bash', ...args], { env });
+  // Its own process group, so that a bench stopped early (Ctrl-C, a failure) can kill wrk and
+  // not only the shell around it.
+  const child = spawn('bash', ['-c', shell, 'bash', ...args], { env, detached: true });
+  const kill = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
+  process.once('exit', kill);
+  child.once('exit', () => process.off('exit', kill));
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
