@@ -39,7 +39,7 @@ let result: Result;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'bench-'));
   result = await bench([
-    ...['--duration', '2', '--rounds', '1', '--drain-timeout', '20'],
+    ...['--duration', '3', '--rounds', '1', '--drain-timeout', '20'],
     ...['--out', path.join(dir, 'bench.json')],
   ]);
 });
