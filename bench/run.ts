@@ -10,75 +10,23 @@
  * could not run; slow numbers are still numbers.
  * Environment: BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306), REDIS_URL.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { startCluster } from '../test/galera/helpers/cluster';
 import { createCleanup, deletePrefixes, dropDatabases } from './cleanup';
-import { abandonBacklog, waitDrained } from './drain';
 import { describeMachine, machineLine } from './machine';
-import { markdown, Run, ScenarioKey, summarize } from './report';
+import { Bench, log, measure, SCENARIOS } from './measure';
+import { parseOptions, preflight } from './options';
+import { markdown, Run, summarize } from './report';
 import * as targets from './targets';
-import { runWrk } from './wrk';
 
-const ROOT = path.resolve(__dirname, '..');
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-interface Scenario {
-  key: ScenarioKey;
-  batch: number;
-  connections: number;
-  /** Bearer runs need the service's token endpoint. */
-  serviceOnly?: boolean;
-}
-const SCENARIOS: Scenario[] = [
-  { key: 'single', batch: 1, connections: 32 },
-  { key: 'single-bearer', batch: 1, connections: 32, serviceOnly: true },
-  { key: 'batch', batch: 100, connections: 4 },
-];
 
 const cleanup = createCleanup();
 let interrupted = false;
-const log = (line: string) => console.error(`bench: ${line}`);
-
-function options() {
-  const { values } = parseArgs({
-    options: {
-      duration: { type: 'string', default: '10' },
-      rounds: { type: 'string', default: '2' },
-      'drain-timeout': { type: 'string', default: '90' },
-      galera: { type: 'boolean', default: false },
-      out: { type: 'string', default: path.join(ROOT, '.tmp/bench/latest.json') },
-    },
-  });
-  const number = (name: string, value: string) => {
-    const n = Number(value);
-    if (!(n > 0)) throw new Error(`--${name} must be a positive number, not ${value}`);
-    return n;
-  };
-  return {
-    durationS: number('duration', values.duration),
-    rounds: number('rounds', values.rounds),
-    drainTimeoutS: number('drain-timeout', values['drain-timeout']),
-    galera: values.galera,
-    out: path.resolve(values.out),
-  };
-}
-
-function preflight(): void {
-  for (const tool of ['wrk', 'bash', 'npm']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
-      throw new Error(`${tool} is not on PATH (Debian/Ubuntu: apt-get install -y ${tool})`);
-    }
-  }
-  log('npm run build');
-  const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('npm run build failed');
-}
 
 /** The MySQL server to use: the local one, or node 1 of a fresh Galera cluster. */
 async function mysqlServer(galera: boolean): Promise<{ url: string; stop?: () => Promise<void> }> {
@@ -98,53 +46,9 @@ async function bearerToken(service: targets.Target): Promise<string> {
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
-interface Bench {
-  tag: string;
-  drainTimeoutS: number;
-  /** Authorization header per scenario, for order-service only. */
-  authorization: Partial<Record<ScenarioKey, string>>;
-  /** Each target's database and queue prefix, to see its orders complete. */
-  stores: Map<targets.TargetName, { pool: mysql.Pool; redisPrefix: string }>;
-  redis: Redis;
-}
-
-/** One wrk run against one target, then (for targets with a database) the drain. */
-async function measure(
-  b: Bench,
-  target: targets.Target,
-  s: Scenario,
-  round: number,
-  durationS: number,
-): Promise<Run> {
-  const tag = `${b.tag}-${target.name.replace(/\W/g, '')}-${s.key}-r${round}`;
-  const wrk = await runWrk({
-    url: target.url,
-    connections: s.connections,
-    durationS,
-    tag,
-    batch: s.batch,
-    authorization: target.name === 'order-service' ? b.authorization[s.key] : undefined,
-  });
-  const store = b.stores.get(target.name);
-  const drain = store && (await waitDrained(store.pool, tag, b.drainTimeoutS * 1000));
-  if (store && drain && !drain.drained) {
-    drain.abandoned = await abandonBacklog(store.pool, b.redis, store.redisPrefix, tag);
-  }
-  const errors = wrk.non2xx + wrk.socketErrors + wrk.timeouts;
-  log(
-    `${round === 0 ? 'warm-up' : `round ${round}`} ${target.name} ${s.key}: ` +
-      `${wrk.requestsPerS.toFixed(0)} req/s, ${errors} errors, wrk CPU ${wrk.wrkCpuS.toFixed(2)} s` +
-      (drain
-        ? `, ${drain.completed} of ${drain.accepted} orders completed in ${drain.drainS.toFixed(1)} s`
-        : '') +
-      (drain?.abandoned ? ` (timed out; ${drain.abandoned} pending orders cancelled)` : ''),
-  );
-  return { round, target: target.name, scenario: s.key, batch: s.batch, wrk, drain };
-}
-
 async function main(): Promise<void> {
   const started = Date.now();
-  const opts = options();
+  const opts = parseOptions();
   preflight();
   const mysqlHost = await mysqlServer(opts.galera);
   const server = mysqlHost.url;
