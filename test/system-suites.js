@@ -25,6 +25,7 @@ const suites = [
   },
   { path: 'test/observability/alert-rules.test.ts', tools: ['promtool'], packages: ['prometheus'] },
   { path: 'test/system/', tools: ['chromium'], packages: ['chromium'] },
+  { path: 'test/bench/', tools: ['wrk'], packages: ['wrk'] },
   {
     path: 'test/image/',
     tools: ['podman', 'runc', 'debootstrap', 'slirp4netns'],

@@ -1,0 +1,102 @@
+/*
+ * `npm run bench` runs from a fresh clone: it builds, starts the three targets, drives them with
+ * wrk and prints the table; afterwards its databases and Redis keys are gone. A system suite
+ * (test/system-suites.js): it needs `wrk`.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+jest.setTimeout(150_000);
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function bench(args: string[]): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
+      cwd: ROOT,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let dir: string;
+let result: Result;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'bench-'));
+  result = await bench([
+    ...['--duration', '3', '--rounds', '1', '--drain-timeout', '20'],
+    ...['--out', path.join(dir, 'bench.json')],
+  ]);
+});
+
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** The table's row cells for a target and scenario label. */
+function row(target: string, scenario: string): string[] {
+  const line = result.stdout.split('\n').find((l) => l.startsWith(`| ${target} | ${scenario} |`));
+  if (!line) throw new Error(`no row for ${target} / ${scenario}:\n${result.stdout}`);
+  return line.split('|').map((c) => c.trim());
+}
+
+it('exits 0 and prints a row with non-zero throughput for every target', () => {
+  expect({ code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({
+    code: 0,
+    stderr: '',
+  });
+  const rows = [
+    ['order-service', '1 order/POST, 32 conn'],
+    ['order-service', '1 order/POST, 32 conn, Bearer'],
+    ['order-service', '100 orders/POST, 4 conn'],
+    ['naive peer', '1 order/POST, 32 conn'],
+    ['naive peer', '100 orders/POST, 4 conn'],
+    ['no-op', '1 order/POST, 32 conn'],
+    ['no-op', '100 orders/POST, 4 conn'],
+  ];
+  for (const [target, scenario] of rows) {
+    const [, , , requestsPerS, ordersPerS] = row(target!, scenario!);
+    expect({ target, scenario, requestsPerS: Number(requestsPerS) > 0 }).toEqual({
+      target,
+      scenario,
+      requestsPerS: true,
+    });
+    expect(Number(ordersPerS)).toBeGreaterThan(0);
+  }
+  expect(result.stdout).toContain(`Raw JSON: ${path.join(dir, 'bench.json')}`);
+});
+
+it('writes the raw runs as JSON and leaves no database or Redis key behind', async () => {
+  const raw = JSON.parse(await readFile(path.join(dir, 'bench.json'), 'utf8')) as {
+    tag: string;
+    runs: unknown[];
+  };
+  expect(raw.runs).toHaveLength(7);
+  const conn = await mysql.createConnection('mysql://root@127.0.0.1:3306');
+  const [dbs] = await conn.query('SHOW DATABASES LIKE ?', [`os\\_bench\\_${raw.tag}\\_%`]);
+  await conn.end();
+  expect(dbs).toEqual([]);
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `os-bench-${raw.tag}-*`, 'COUNT', 1000);
+    keys.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  redis.disconnect();
+  expect(keys).toEqual([]);
+});
