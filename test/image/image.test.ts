@@ -12,7 +12,7 @@ import {
   waitUntil,
 } from '../helpers/harness';
 import { freePort, startRedis, stop } from '../helpers/processes';
-import { Obj, podmanRun, PodmanRun } from './pod-spec';
+import { Obj, podmanRun, PodmanRun } from './helpers/pod-spec';
 import {
   Build,
   buildImage,
@@ -22,7 +22,7 @@ import {
   podman,
   removeContainers,
   ULIMITS,
-} from './podman';
+} from './helpers/podman';
 
 /*
  * The real Dockerfile, built with podman and run as separate migrate/api/worker containers

