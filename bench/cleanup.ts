@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 
 /**
@@ -31,22 +30,5 @@ export async function dropDatabases(serverUrl: string, names: string[]): Promise
     for (const name of names) await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
   } finally {
     await conn.end();
-  }
-}
-
-/** Deletes every key under `<prefix>:` for each prefix. */
-export async function deletePrefixes(redisUrl: string, prefixes: string[]): Promise<void> {
-  const redis = new Redis(redisUrl);
-  try {
-    for (const prefix of prefixes) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        if (keys.length > 0) await redis.unlink(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-    }
-  } finally {
-    redis.disconnect();
   }
 }

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import supertest from 'supertest';
-import { Redis } from 'ioredis';
 import { compose, ComposeOptions, Services } from '../../src/compose';
 import type { ApiComposition } from '../../src/composition/api';
 import type { WorkerComposition } from '../../src/composition/worker';
 import { createShutdown } from '../../src/lib/shutdown';
+import { deletePrefixes } from './redis-keys';
 import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/lib/logger';
 import { createDb, ensureDatabase } from '../../src/data-access/db';
@@ -116,7 +116,7 @@ export async function startHarness(
     async stop() {
       await stopServices(services);
       // A test may leave Redis just restarted; cleaning up is best effort there.
-      await deleteKeys(config.redisUrl, prefix).catch(() => undefined);
+      await deletePrefixes(config.redisUrl, [prefix]).catch(() => undefined);
       await dropDatabase(databaseUrl);
     },
   };
@@ -126,21 +126,6 @@ export async function startHarness(
 export async function stopServices(services: Services): Promise<void> {
   const deadline = services.config.shutdownTimeoutSeconds * 1000;
   await createShutdown(services.logger, deadline, services.shutdownSteps()).run();
-}
-
-async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the time is up. */
