@@ -1,6 +1,6 @@
 import type { ShutdownStep } from '../lib/shutdown';
 import { closeRedis, createRedis } from '../data-access/redis';
-import { createProcessOrder, Fulfil } from '../domain/process-order';
+import { createProcessOrders, Fulfil } from '../domain/process-order';
 import { createReconcileOrders } from '../domain/reconcile-orders';
 import { createPurgeOrders } from '../domain/purge-orders';
 import { createOrderWorker } from '../entry-points/worker/order-worker';
@@ -24,7 +24,7 @@ export interface WorkerOptions {
 export function composeWorker(core: Core, options: WorkerOptions) {
   const { config, logger, metrics, repositories } = core;
   const connection = createRedis(config.redisUrl, 'worker', logger);
-  const processOrder = createProcessOrder({
+  const processOrders = createProcessOrders({
     orders: repositories.orders,
     metrics,
     logger,
@@ -50,7 +50,7 @@ export function composeWorker(core: Core, options: WorkerOptions) {
         connection,
         prefix: config.redisPrefix,
         database: config.database.name,
-        processOrder,
+        processOrders,
         metrics,
         logger,
         concurrency: options.workerConcurrency,
@@ -83,7 +83,7 @@ export function composeWorker(core: Core, options: WorkerOptions) {
 
   return {
     connection,
-    useCases: { processOrder, reconcileOrders, purgeOrders },
+    useCases: { processOrders, reconcileOrders, purgeOrders },
     createWorkers,
     /** Runs the order worker and schedules maintenance; resolves once scheduled. */
     async start(): Promise<void> {

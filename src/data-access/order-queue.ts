@@ -6,21 +6,24 @@ import { isOutageError } from './redis';
 
 export const ORDERS_QUEUE = 'orders';
 
+/**
+ * One job carries the orders of one enqueue (those of the api transactions committed together,
+ * or a reconciler chunk). Jobs enqueued by versions before group jobs carry `orderId`.
+ */
 export interface OrderJob {
-  orderId: string;
+  orderIds?: string[];
+  orderId?: string;
+}
+
+export function jobOrderIds(job: OrderJob): string[] {
+  return job.orderIds ?? (job.orderId === undefined ? [] : [job.orderId]);
 }
 
 /** Attempts before the worker marks an order failed; backoff 1 s, 2 s, 4 s, 8 s. */
 export const ORDER_JOB_ATTEMPTS = 5;
 
-/**
- * BullMQ ids must not contain ':' and order ids may, so the id is base64url-encoded. The id
- * de-duplicates only while the job exists: completed and failed jobs are removed, so the
- * reconciler can enqueue an unfinished order again and a stray duplicate run is a no-op.
- */
-export function orderJobId(orderId: string): string {
-  return `order-${Buffer.from(orderId).toString('base64url')}`;
-}
+/** The most orders one job carries. */
+const JOB_MAX_ORDERS = 1000;
 
 const UNSENT_MAX = 100_000;
 
@@ -47,19 +50,15 @@ export function createOrderQueue(
     if (!isOutageError(err, connection)) logger.warn('orders queue error', { error: err.message });
   });
 
-  // Concurrent requests' orders go to Redis together: one addBulk while another is in flight.
+  // Concurrent requests' orders go to Redis together, as one job, while another add is in
+  // flight. Job ids are BullMQ's own: a job enqueued twice (a reconciler run, a re-send after
+  // an outage) is processed twice, and the second run finds its orders finished.
   const add = createBatcher(
     async (groups: string[][]): Promise<Outcome<void>[]> => {
-      await queue.addBulk(
-        groups.flat().map((orderId) => ({
-          name: 'process',
-          data: { orderId },
-          opts: { jobId: orderJobId(orderId) },
-        })),
-      );
+      await queue.add('process', { orderIds: groups.flat() });
       return groups.map(() => ({ ok: true, value: undefined }));
     },
-    { maxSize: 1000, sizeOf: (ids) => ids.length },
+    { maxSize: JOB_MAX_ORDERS, sizeOf: (ids) => ids.length },
   );
 
   // Orders whose enqueue failed (Redis down or stalled) are enqueued again by this process as

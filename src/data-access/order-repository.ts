@@ -147,6 +147,12 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
     return (await hydrate(trx, [row]))[0];
   }
 
+  /** The orders with these ids that exist, in no particular order (two queries). */
+  async function findOrders(orderIds: string[]): Promise<Order[]> {
+    if (orderIds.length === 0) return [];
+    return hydrate(db, await db<OrderRow>('orders').whereIn('order_id', orderIds));
+  }
+
   async function listOrders(page: OrderPage): Promise<Order[]> {
     const q = db<OrderRow>('orders')
       .orderBy([
@@ -334,6 +340,7 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
   return {
     insertOrders,
     findOrder,
+    findOrders,
     listOrders,
     transition,
     completePending,

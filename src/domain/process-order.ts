@@ -2,6 +2,7 @@ import { AppError } from '../lib/app-error';
 import type { Logger } from '../lib/logger';
 import { unavailableDependency } from '../data-access/dependency-errors';
 import type { Metrics } from '../lib/metrics';
+import { currentContext, runWithContext } from '../lib/request-context';
 import type { OrderRepository } from '../data-access/order-repository';
 import { canTransition, Order, Transition, transition } from './order';
 
@@ -13,7 +14,7 @@ export type ProcessOutcome = 'completed' | 'skipped' | 'missing';
  */
 export type Fulfil = (order: Order) => Promise<void>;
 
-export function createProcessOrder(deps: {
+export function createProcessOrders(deps: {
   orders: OrderRepository;
   metrics: Metrics;
   logger: Logger;
@@ -42,13 +43,8 @@ export function createProcessOrder(deps: {
    * stale job for a cancelled order, or two workers racing all end with one effect. On the
    * last attempt a failure marks the order failed.
    */
-  return async function processOrder(
-    orderId: string,
-    lastAttempt: boolean,
-  ): Promise<ProcessOutcome> {
+  async function processOne(order: Order, lastAttempt: boolean): Promise<ProcessOutcome> {
     try {
-      const order = await deps.orders.findOrder(orderId);
-      if (!order) return 'missing';
       let status = order.status;
       // With no fulfilment step, nothing happens between the two steps: one commit for both,
       // shared with the other orders completing at that moment.
@@ -59,33 +55,82 @@ export function createProcessOrder(deps: {
         return completed(order);
       }
       if (canTransition(status, 'processing')) {
-        if (!(await move(orderId, transition(status, 'processing')))) return 'skipped';
+        if (!(await move(order.order_id, transition(status, 'processing')))) return 'skipped';
         status = 'processing';
       }
       // Finished already (a redelivered job), or cancelled before it was picked up.
       if (!canTransition(status, 'completed')) return 'skipped';
       await fulfil(order);
-      if (!(await move(orderId, transition(status, 'completed'), order))) return 'skipped';
+      if (!(await move(order.order_id, transition(status, 'completed'), order))) return 'skipped';
       return completed(order);
     } catch (err) {
-      // An outage says nothing about the order: it is retried for as long as the outage lasts,
-      // never failed because of it.
-      const dependency = unavailableDependency(err);
-      if (dependency) {
-        throw new AppError('dependency-unavailable', `${dependency} is unavailable`, {
-          cause: err,
-        });
-      }
-      if (lastAttempt) {
+      const error = asOutage(err);
+      if (error === err && lastAttempt) {
         deps.logger.error('order processing failed after the last attempt', {
           error: (err as Error).message,
         });
         // Best effort: if MySQL is down too, the reconciler retries the order later.
-        await move(orderId, transition('processing', 'failed')).catch(() => false);
+        await move(order.order_id, transition('processing', 'failed')).catch(() => false);
       }
-      throw err;
+      throw error;
     }
+  }
+
+  /**
+   * The orders of one job (one api transaction's, or a reconciler chunk). Without a fulfilment
+   * step they complete together, in the transactions of the completion group commit; with one,
+   * one after the other (as many at once as the worker runs jobs). Every order is tried even
+   * when another fails; an outage ends the job at once (the whole job waits it out). Throws the
+   * first failure after the others are done, so the job is retried: orders finished already
+   * are skipped then, and each failing order keeps its own attempts.
+   */
+  return async function processOrders(
+    orderIds: string[],
+    lastAttempt: boolean,
+  ): Promise<Record<ProcessOutcome, number>> {
+    const counts: Record<ProcessOutcome, number> = { completed: 0, skipped: 0, missing: 0 };
+    let orders: Order[];
+    try {
+      orders = await deps.orders.findOrders(orderIds);
+    } catch (err) {
+      throw asOutage(err);
+    }
+    counts.missing = new Set(orderIds).size - orders.length;
+    const errors: unknown[] = [];
+    const one = (order: Order) =>
+      runWithContext({ ...currentContext(), order_id: order.order_id }, () =>
+        processOne(order, lastAttempt),
+      ).then(
+        (outcome) => void counts[outcome]++,
+        (err: unknown) => void errors.push(err),
+      );
+    if (deps.fulfil) {
+      for (const order of orders) {
+        await one(order);
+        if (errors.some(isOutage)) break;
+      }
+    } else {
+      await Promise.all(orders.map(one));
+    }
+    const first = errors.find(isOutage) ?? errors[0];
+    if (first !== undefined) throw first;
+    return counts;
   };
 }
 
-export type ProcessOrder = ReturnType<typeof createProcessOrder>;
+/**
+ * An outage says nothing about the order: it is retried for as long as the outage lasts, never
+ * failed because of it.
+ */
+function asOutage(err: unknown): unknown {
+  const dependency = unavailableDependency(err);
+  return dependency
+    ? new AppError('dependency-unavailable', `${dependency} is unavailable`, { cause: err })
+    : err;
+}
+
+function isOutage(err: unknown): boolean {
+  return err instanceof AppError && err.code === 'dependency-unavailable';
+}
+
+export type ProcessOrders = ReturnType<typeof createProcessOrders>;

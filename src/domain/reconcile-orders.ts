@@ -6,12 +6,14 @@ import type { OrderRepository } from '../data-access/order-repository';
 export const STALE_AFTER_MS = 30_000;
 /** Per run; a larger backlog is taken by the next runs, 30 s apart. */
 const LIMIT = 10_000;
+/** Orders per job. */
 const CHUNK = 1000;
 
 /**
  * Committing to MySQL and enqueueing to Redis are two systems; this closes the gap. Orders
- * still pending or processing after STALE_AFTER_MS are enqueued again; the job id de-duplicates
- * against jobs that still exist, and processing is idempotent against the rest.
+ * still pending or processing after STALE_AFTER_MS are enqueued again. An order whose job
+ * still exists (a backlog older than that) is enqueued twice: processing is idempotent, and the
+ * later run skips it with one read per thousand orders.
  */
 export function createReconcileOrders(deps: {
   orders: OrderRepository;

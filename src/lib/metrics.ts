@@ -60,7 +60,7 @@ export function createMetrics(build: BuildInfo = buildInfo()) {
     }),
     jobsMissing: new client.Counter({
       name: 'order_jobs_missing_total',
-      help: 'Order jobs for an order not in this database (a deployment sharing the Redis prefix?).',
+      help: 'Orders named by order jobs but not in this database (a deployment sharing the Redis prefix?).',
       registers,
     }),
     idempotencyReplays: new client.Counter({

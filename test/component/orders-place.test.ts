@@ -41,7 +41,7 @@ describe('POST /orders with one order', () => {
     const stored = await h.services.db('orders').where('order_id', 'ord-1001').first();
     expect(stored.status).toBe('pending');
     const job = await h.services.orderQueue.queue.getJobs(['waiting']);
-    expect(job.map((j) => j.data.orderId)).toContain('ord-1001');
+    expect(job.flatMap((j) => j.data.orderIds)).toContain('ord-1001');
   });
 
   it('generates an order id when none is given', async () => {

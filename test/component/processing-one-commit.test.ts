@@ -1,4 +1,4 @@
-import { Harness, pendingOrder, startHarness } from '../helpers/harness';
+import { Harness, orderBody, pendingOrder, processAlone, startHarness } from '../helpers/harness';
 
 /* Without a fulfilment step, pending → processing → completed is one transaction. */
 let h: Harness;
@@ -7,9 +7,23 @@ beforeAll(async () => {
 });
 afterAll(async () => h.stop());
 
-const processJob = (id: string) => h.roles.worker.useCases.processOrder(id, false);
+const processJob = (id: string) => processAlone(h, id);
 
 describe('order processing without a fulfilment step', () => {
+  it('enqueues the orders of one request as one job', async () => {
+    const ids = ['job-1', 'job-2', 'job-3'];
+    await h.api
+      .post('/orders')
+      .set('Authorization', h.basic('manager'))
+      .send(ids.map((order_id) => orderBody({ order_id, customer_id: 'c-job' })))
+      .expect(201);
+    const jobs = await h.services.orderQueue.queue.getJobs(['waiting']);
+    const mine = jobs.filter((j) => j.data.orderIds?.includes('job-1'));
+    expect(mine.map((j) => j.data.orderIds)).toEqual([ids]);
+    const counts = await h.roles.worker.useCases.processOrders(ids, false);
+    expect(counts).toEqual({ completed: 3, skipped: 0, missing: 0 });
+  });
+
   it('commits both steps at once, recording each in the history and the read models', async () => {
     await h.services.repositories.orders.insertOrders([pendingOrder('one-1', 'c-one')]);
     const commits: string[] = [];

@@ -1,4 +1,11 @@
-import { Harness, orderBody, pendingOrder, startHarness, waitUntil } from '../helpers/harness';
+import {
+  Harness,
+  orderBody,
+  pendingOrder,
+  processAlone,
+  startHarness,
+  waitUntil,
+} from '../helpers/harness';
 import { ORDER_JOB_ATTEMPTS } from '../../src/data-access/order-queue';
 import type { Order } from '../../src/domain/order';
 
@@ -56,9 +63,9 @@ describe('order processing', () => {
   it('has one effect when the same order is processed twice at once (a redelivered job)', async () => {
     await h.services.repositories.orders.insertOrders([pendingOrder('twice-1', 'c-twice')]);
     const outcomes = await Promise.all([
-      h.roles.worker.useCases.processOrder('twice-1', false),
-      h.roles.worker.useCases.processOrder('twice-1', false),
-      h.roles.worker.useCases.processOrder('twice-1', false),
+      processAlone(h, 'twice-1'),
+      processAlone(h, 'twice-1'),
+      processAlone(h, 'twice-1'),
     ]);
     expect(outcomes.filter((o) => o === 'completed')).toHaveLength(1);
     const history = await h.services.db('order_status_history').where('order_id', 'twice-1');
@@ -69,13 +76,13 @@ describe('order processing', () => {
       .first();
     expect(summary.orders_count).toBe(1);
     // And a late duplicate after completion changes nothing.
-    expect(await h.roles.worker.useCases.processOrder('twice-1', false)).toBe('skipped');
+    expect(await processAlone(h, 'twice-1')).toBe('skipped');
   });
 
   it('leaves a cancelled order alone when its job runs late', async () => {
     await h.services.repositories.orders.insertOrders([pendingOrder('stale-1', 'c-stale')]);
     await h.api.post('/orders/stale-1/cancel').set('Authorization', h.basic('manager')).expect(200);
-    expect(await h.roles.worker.useCases.processOrder('stale-1', false)).toBe('skipped');
+    expect(await processAlone(h, 'stale-1')).toBe('skipped');
     expect(await statusOf('stale-1')).toBe('cancelled');
   });
 
@@ -88,10 +95,43 @@ describe('order processing', () => {
       .where('order_id', 'fail-1')
       .orderBy('version');
     expect(history.map((r) => r.status)).toEqual(['pending', 'processing', 'failed']);
-    const attempts = h.logs.filter(
-      (l) => l.includes('order job attempt failed') && l.includes('fail-1'),
-    );
-    expect(attempts).toHaveLength(ORDER_JOB_ATTEMPTS);
+    const attempts = () =>
+      h.logs.filter((l) => l.includes('order job attempt failed') && l.includes('fail-1'));
+    await waitUntil(async () => attempts().length >= ORDER_JOB_ATTEMPTS);
+    expect(attempts()).toHaveLength(ORDER_JOB_ATTEMPTS);
+  });
+
+  it('fails only the failing order of a job, once, and completes the others once', async () => {
+    failing.add('group-bad');
+    const ids = ['group-ok-1', 'group-bad', 'group-ok-2'];
+    await h.api
+      .post('/orders')
+      .set('Authorization', h.basic('manager'))
+      .send(ids.map((order_id) => orderBody({ order_id, customer_id: 'c-group' })))
+      .expect(201);
+    await waitForStatus('group-bad', 'failed');
+    const history = await h.services.db('order_status_history').whereIn('order_id', ids);
+    const statuses = (id: string) => history.filter((r) => r.order_id === id).map((r) => r.status);
+    // The job ran ORDER_JOB_ATTEMPTS times; its good orders were done on the first.
+    expect(statuses('group-ok-1')).toEqual(['pending', 'processing', 'completed']);
+    expect(statuses('group-ok-2')).toEqual(['pending', 'processing', 'completed']);
+    expect(statuses('group-bad')).toEqual(['pending', 'processing', 'failed']);
+    // The last attempt's line is written after the order is marked failed.
+    const attempts = () =>
+      h.logs.filter((l) => l.includes('order job attempt failed') && l.includes('group-bad'));
+    await waitUntil(async () => attempts().length >= ORDER_JOB_ATTEMPTS);
+    expect(attempts()).toHaveLength(ORDER_JOB_ATTEMPTS);
+    const summary = await h.services
+      .db('customer_summaries')
+      .where('customer_id', 'c-group')
+      .first();
+    expect(summary.orders_count).toBe(2);
+  });
+
+  it('processes a job enqueued by a version before group jobs ({orderId})', async () => {
+    await h.services.repositories.orders.insertOrders([pendingOrder('legacy-1', 'c-legacy')]);
+    await h.services.orderQueue.queue.add('process', { orderId: 'legacy-1' });
+    await waitForStatus('legacy-1', 'completed');
   });
 
   it('recovers an order that failed a few times and then succeeds', async () => {
@@ -104,7 +144,7 @@ describe('order processing', () => {
     await waitForStatus('flaky-1', 'completed');
   });
 
-  it('logs and counts a job whose order is not in this database', async () => {
+  it('logs and counts the orders of a job that are not in this database', async () => {
     // Another deployment's job, as when two share one Redis key prefix.
     await h.services.orderQueue.enqueue(['elsewhere-1']);
     const missing = await waitUntil(
@@ -115,7 +155,8 @@ describe('order processing', () => {
     const line = h.logs.find((l) => l.includes('not in this database'));
     expect(JSON.parse(line!)).toMatchObject({
       level: 'warn',
-      order_id: 'elsewhere-1',
+      orders: 1,
+      order_ids: ['elsewhere-1'],
       redis_prefix: h.prefix,
     });
   });

@@ -173,3 +173,9 @@ export function pendingOrder(
     status_history: [],
   };
 }
+
+/** One order as a job of its own would process it: its outcome. */
+export async function processAlone(h: Harness, orderId: string): Promise<string> {
+  const counts = await h.roles.worker.useCases.processOrders([orderId], false);
+  return Object.entries(counts).find(([, n]) => n > 0)?.[0] ?? 'none';
+}

@@ -4,9 +4,9 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 import type { Metrics } from '../../lib/metrics';
 import { runWithContext } from '../../lib/request-context';
-import { ORDERS_QUEUE, OrderJob } from '../../data-access/order-queue';
+import { jobOrderIds, ORDERS_QUEUE, OrderJob } from '../../data-access/order-queue';
 import { isOutageError } from '../../data-access/redis';
-import type { ProcessOrder } from '../../domain/process-order';
+import type { ProcessOrders, ProcessOutcome } from '../../domain/process-order';
 
 /** 1 s doubling, capped at 10 s (so work resumes soon after MySQL is back), jittered. */
 export function outageRetryDelay(outages: number): number {
@@ -14,13 +14,19 @@ export function outageRetryDelay(outages: number): number {
   return Math.round(capped / 2 + (Math.random() * capped) / 2);
 }
 
-/** Consumes the orders queue. Delivery is at least once; processOrder makes it once in effect. */
+/** A job's outcome label: completed if any of its orders was, else skipped, else missing. */
+function jobOutcome(counts: Record<ProcessOutcome, number>): ProcessOutcome {
+  if (counts.completed > 0) return 'completed';
+  return counts.skipped > 0 ? 'skipped' : 'missing';
+}
+
+/** Consumes the orders queue. Delivery is at least once; processOrders makes it once in effect. */
 export function createOrderWorker(deps: {
   connection: Redis;
   prefix: string;
   /** The database this worker reads, named when a job's order is not there. */
   database: string;
-  processOrder: ProcessOrder;
+  processOrders: ProcessOrders;
   metrics: Metrics;
   logger: Logger;
   concurrency?: number;
@@ -30,23 +36,26 @@ export function createOrderWorker(deps: {
   const worker = new Worker<OrderJob>(
     ORDERS_QUEUE,
     (job, token) =>
-      runWithContext({ job_id: job.id, order_id: job.data.orderId }, async () => {
+      runWithContext({ job_id: job.id }, async () => {
         const end = deps.metrics.jobDuration.startTimer();
+        const orderIds = jobOrderIds(job.data);
         // attemptsMade counts finished attempts, so this run is number attemptsMade + 1.
         const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
         try {
-          const outcome = await deps.processOrder(job.data.orderId, lastAttempt);
-          end({ outcome });
-          if (outcome === 'missing') {
+          const counts = await deps.processOrders(orderIds, lastAttempt);
+          end({ outcome: jobOutcome(counts) });
+          if (counts.missing > 0) {
             // Orders are committed before they are enqueued: the job is another database's (a
-            // deployment sharing this Redis prefix) or its order was deleted by hand.
-            deps.metrics.jobsMissing.inc();
-            deps.logger.warn('order job for an order not in this database, dropped', {
+            // deployment sharing this Redis prefix) or its orders were deleted by hand.
+            deps.metrics.jobsMissing.inc(counts.missing);
+            deps.logger.warn('order job names orders not in this database; those are dropped', {
+              orders: counts.missing,
+              order_ids: orderIds.slice(0, 10),
               database: deps.database,
               redis_prefix: deps.prefix,
             });
           }
-          return outcome;
+          return counts;
         } catch (err) {
           if (err instanceof AppError && err.code === 'dependency-unavailable' && token) {
             end({ outcome: 'deferred' });
@@ -65,6 +74,8 @@ export function createOrderWorker(deps: {
           end({ outcome: 'error' });
           deps.logger.warn('order job attempt failed', {
             attempt: job.attemptsMade + 1,
+            orders: orderIds.length,
+            order_ids: orderIds.slice(0, 10),
             error: (err as Error).message,
           });
           throw err;
