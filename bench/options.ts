@@ -11,19 +11,22 @@ export function parseOptions() {
       duration: { type: 'string', default: '10' },
       rounds: { type: 'string', default: '2' },
       'drain-timeout': { type: 'string', default: '90' },
+      sustain: { type: 'string', default: '60' },
       galera: { type: 'boolean', default: false },
       out: { type: 'string', default: path.join(ROOT, '.tmp/bench/latest.json') },
     },
   });
-  const number = (name: string, value: string) => {
+  const number = (name: string, value: string, min = Number.MIN_VALUE) => {
     const n = Number(value);
-    if (!(n > 0)) throw new Error(`--${name} must be a positive number, not ${value}`);
+    if (!(n >= min)) throw new Error(`--${name} must be a number ≥ ${min}, not ${value}`);
     return n;
   };
   return {
     durationS: number('duration', values.duration),
     rounds: number('rounds', values.rounds),
     drainTimeoutS: number('drain-timeout', values['drain-timeout']),
+    /** Seconds at the naive peer's single-order rate; 0 skips that scenario. */
+    sustainS: number('sustain', values.sustain, 0),
     galera: values.galera,
     out: path.resolve(values.out),
   };

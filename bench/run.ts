@@ -1,11 +1,13 @@
 /**
- * `npm run bench [-- --duration 10] [--rounds 2] [--galera] [--drain-timeout 90] [--out FILE]`
+ * `npm run bench [-- --duration 10] [--rounds 2] [--sustain 60] [--galera] [--drain-timeout 90]
+ *   [--out FILE]`
  *
  * order-service against a naive peer (bench/naive-peer.ts) and an Express no-op
  * (bench/noop-server.ts), each its own process, all driven by the same out-of-process load
  * generator (wrk + bench/wrk/orders.lua), rounds interleaved (odd rounds service → peer →
  * no-op, even rounds the reverse). Prints one markdown table (medians over the rounds) and the
- * path of the raw JSON (default .tmp/bench/latest.json). `--galera` runs the same against a
+ * path of the raw JSON (default .tmp/bench/latest.json). Then order-service alone at the naive
+ * peer's single-order rate for `--sustain` seconds (bench/sustain.ts). `--galera` runs the same against a
  * throwaway 3-node Galera cluster (service and peer on node 1). Exits non-zero only when it
  * could not run; slow numbers are still numbers.
  * Environment: BENCH_MYSQL_URL (default mysql://root@127.0.0.1:3306), REDIS_URL.
@@ -22,6 +24,7 @@ import { describeMachine, machineLine } from './machine';
 import { Bench, log, measure, SCENARIOS } from './measure';
 import { parseOptions, preflight } from './options';
 import { markdown, Run, summarize } from './report';
+import { sustain, sustainedMarkdown } from './sustain';
 import * as targets from './targets';
 
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -115,14 +118,42 @@ async function main(): Promise<void> {
   }
 
   const rows = summarize(runs);
+  const peerRate = rows.find(
+    (r) => r.target === 'naive peer' && r.scenario === 'single',
+  )?.ordersPerS;
+  const sustained =
+    opts.sustainS > 0 && peerRate
+      ? await sustain({
+          url: service.url,
+          authorization: b.authorization.single!,
+          rate: Math.round(peerRate),
+          durationS: opts.sustainS,
+          tag: `${tag}-sustain`,
+          pool: b.stores.get(service.name)!.pool,
+          drainTimeoutS: opts.drainTimeoutS,
+        })
+      : undefined;
   const totalS = (Date.now() - started) / 1000;
   const file = opts.out;
   mkdirSync(path.dirname(file), { recursive: true });
-  const raw = { date: new Date().toISOString(), tag, machine, options: opts, totalS, rows, runs };
+  const raw = {
+    date: new Date().toISOString(),
+    tag,
+    machine,
+    options: opts,
+    totalS,
+    rows,
+    runs,
+    sustained,
+  };
   writeFileSync(file, JSON.stringify(raw, null, 2));
   const where = opts.galera ? 'a 3-node Galera cluster (node 1)' : 'the local server';
   console.log(`Machine: ${machineLine(machine)}; MySQL: ${where}\n`);
   console.log(markdown(rows));
+  if (sustained) {
+    console.log(`\norder-service at the naive peer's single-order rate for ${opts.sustainS} s:\n`);
+    console.log(sustainedMarkdown(sustained));
+  }
   console.log(`\nRaw JSON: ${file} (total ${totalS.toFixed(0)} s)`);
 }
 
