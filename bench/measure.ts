@@ -3,6 +3,7 @@ import type mysql from 'mysql2/promise';
 import { abandonBacklog, waitDrained } from './drain';
 import type { Run, ScenarioKey } from './report';
 import type { Target, TargetName } from './targets';
+import { perOrder, readCounters } from './round-trips';
 import { runWrk } from './wrk';
 
 export const log = (line: string) => console.error(`bench: ${line}`);
@@ -39,6 +40,8 @@ export async function measure(
   durationS: number,
 ): Promise<Run> {
   const tag = `${b.tag}-${target.name.replace(/\W/g, '')}-${s.key}-r${round}`;
+  const store = b.stores.get(target.name);
+  const before = store && (await readCounters(store.pool, b.redis));
   const wrk = await runWrk({
     url: target.url,
     connections: s.connections,
@@ -47,8 +50,11 @@ export async function measure(
     batch: s.batch,
     authorization: target.name === 'order-service' ? b.authorization[s.key] : undefined,
   });
-  const store = b.stores.get(target.name);
   const drain = store && (await waitDrained(store.pool, tag, b.drainTimeoutS * 1000));
+  const roundTrips =
+    store && before && drain && drain.accepted > 0
+      ? perOrder(before, await readCounters(store.pool, b.redis), drain.accepted)
+      : undefined;
   if (store && drain && !drain.drained) {
     drain.abandoned = await abandonBacklog(store.pool, b.redis, store.redisPrefix, tag);
   }
@@ -61,5 +67,5 @@ export async function measure(
         : '') +
       (drain?.abandoned ? ` (timed out; ${drain.abandoned} pending orders cancelled)` : ''),
   );
-  return { round, target: target.name, scenario: s.key, batch: s.batch, wrk, drain };
+  return { round, target: target.name, scenario: s.key, batch: s.batch, wrk, drain, roundTrips };
 }

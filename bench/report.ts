@@ -1,4 +1,5 @@
 import type { Drain } from './drain';
+import type { Counters } from './round-trips';
 import type { TargetName } from './targets';
 import type { WrkResult } from './wrk';
 
@@ -11,6 +12,8 @@ export interface Run {
   batch: number;
   wrk: WrkResult;
   drain?: Drain;
+  /** SQL statements and Redis commands per accepted order (api and worker together). */
+  roundTrips?: Counters;
 }
 
 export interface Row {
@@ -31,6 +34,8 @@ export interface Row {
   vsNoop?: number;
   /** wrk's CPU time over the load time, median over the rounds. */
   wrkCpuPct: number;
+  statementsPerOrder?: number;
+  redisCommandsPerOrder?: number;
 }
 
 const LABELS: Record<ScenarioKey, string> = {
@@ -77,6 +82,10 @@ function row(g: Run[]): Row {
     p99Ms: m((r) => r.wrk.p99Ms),
     errors: g.reduce((n, r) => n + r.wrk.non2xx + r.wrk.socketErrors + r.wrk.timeouts, 0),
     wrkCpuPct: m((r) => (100 * r.wrk.wrkCpuS) / r.wrk.durationS),
+    ...(g.every((r) => r.roundTrips) && {
+      statementsPerOrder: m((r) => r.roundTrips!.statements),
+      redisCommandsPerOrder: m((r) => r.roundTrips!.redisCommands),
+    }),
     ...(drains.length > 0 && {
       completionsPerS: median(drains.map(({ w, d }) => d.completed / (w.durationS + d.drainS))),
       drainS: median(drains.map(({ d }) => d.drainS)),
@@ -95,7 +104,7 @@ const ratio = (x: number | undefined) =>
 export function markdown(rows: Row[]): string {
   const head =
     '| target | scenario | req/s | orders/s | p50 ms | p99 ms | errors | completions/s | drain s ' +
-    '| vs naive peer | vs no-op | wrk CPU |';
+    '| vs naive peer | vs no-op | SQL/order | Redis/order | wrk CPU |';
   const lines = rows.map((r) =>
     [
       r.target,
@@ -110,8 +119,10 @@ export function markdown(rows: Row[]): string {
       (r.drained === false ? '> ' : '') + num(r.drainS, 1),
       ratio(r.vsPeer),
       ratio(r.vsNoop),
+      num(r.statementsPerOrder, 2),
+      num(r.redisCommandsPerOrder, 2),
       num(r.wrkCpuPct) + '%',
     ].join(' | '),
   );
-  return [head, '|' + '---|'.repeat(12), ...lines.map((l) => `| ${l} |`)].join('\n');
+  return [head, '|' + '---|'.repeat(14), ...lines.map((l) => `| ${l} |`)].join('\n');
 }

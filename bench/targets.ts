@@ -23,8 +23,11 @@ export interface Backing {
 
 export const ADMIN = { username: 'bench', password: randomBytes(12).toString('hex') };
 
-/** `node dist/main.js all` with its own database and prefix, the admin user, no rate limit. */
-export async function startService(b: Backing): Promise<Target> {
+/**
+ * `node dist/main.js all` with its own database and prefix, the admin user, no rate limit;
+ * `nodeArgs` go before the script (bench/profile.ts passes --cpu-prof).
+ */
+export async function startService(b: Backing, nodeArgs: string[] = []): Promise<Target> {
   const port = await freePort();
   const env = {
     PORT: String(port),
@@ -39,7 +42,7 @@ export async function startService(b: Backing): Promise<Target> {
     RATE_LIMIT_MAX: '1000000',
     LOG_LEVEL: 'warn',
   };
-  const child = start(['dist/main.js', 'all'], env);
+  const child = start([...nodeArgs, 'dist/main.js', 'all'], env);
   await waitReady(child, `http://127.0.0.1:${port}/readyz`, 'order-service');
   return target('order-service', port, b.databaseUrl);
 }

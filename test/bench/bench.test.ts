@@ -39,7 +39,7 @@ let result: Result;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'bench-'));
   result = await bench([
-    ...['--duration', '3', '--rounds', '1', '--drain-timeout', '20'],
+    ...['--duration', '3', '--rounds', '1', '--drain-timeout', '20', '--sustain', '3'],
     ...['--out', path.join(dir, 'bench.json')],
   ]);
 });
@@ -77,6 +77,29 @@ it('exits 0 and prints a row with non-zero throughput for every target', () => {
     expect(Number(ordersPerS)).toBeGreaterThan(0);
   }
   expect(result.stdout).toContain(`Raw JSON: ${path.join(dir, 'bench.json')}`);
+});
+
+it('counts SQL statements and Redis commands per order for the targets with a database', () => {
+  const header = result.stdout.split('\n').find((l) => l.startsWith('| target | scenario |'))!;
+  const columns = header.split('|').map((c) => c.trim());
+  const [sql, redis] = [columns.indexOf('SQL/order'), columns.indexOf('Redis/order')];
+  for (const target of ['order-service', 'naive peer']) {
+    const cells = row(target, '1 order/POST, 32 conn');
+    expect(Number(cells[sql])).toBeGreaterThan(0);
+    expect(Number(cells[redis])).toBeGreaterThan(0);
+  }
+  expect(row('no-op', '1 order/POST, 32 conn')[sql]).toBe('–');
+});
+
+it("runs order-service at the naive peer's single-order rate and reports the queue", () => {
+  const lines = result.stdout.split('\n');
+  const at = lines.findIndex((l) => l.startsWith('| target rate/s |'));
+  expect(at).toBeGreaterThan(0);
+  const cells = lines[at + 2]!.split('|').map((c) => c.trim());
+  // target rate, achieved, errors, POST p99, pending max, at end, p50, p99 accept → completed
+  expect(Number(cells[1])).toBeGreaterThan(0);
+  expect(Number(cells[2])).toBeGreaterThan(0);
+  expect(Number(cells[8])).toBeGreaterThan(0);
 });
 
 it('writes the raw runs as JSON and leaves no database or Redis key behind', async () => {

@@ -392,7 +392,7 @@ describe('production scenario (every feature on)', () => {
       metadata: {
         address: 'redis-master.redis.svc:6379',
         listName: `${NAMESPACE}.${RELEASE}:orders:wait`,
-        listLength: '500',
+        listLength: '50',
       },
     });
     // KEDA expects every metadata value as a string.
