@@ -69,7 +69,7 @@ export function createOrderQueue(
     if (unsent.size === 0) return;
     const ids = [...unsent];
     unsent.clear();
-    add(ids).catch(() => remember(ids));
+    enqueue(ids).catch(() => undefined);
   });
   function remember(orderIds: string[]): void {
     for (const id of orderIds) if (unsent.size < UNSENT_MAX) unsent.add(id);
@@ -77,8 +77,12 @@ export function createOrderQueue(
 
   async function enqueue(orderIds: string[]): Promise<void> {
     if (orderIds.length === 0) return;
+    const jobs: string[][] = [];
+    for (let i = 0; i < orderIds.length; i += JOB_MAX_ORDERS) {
+      jobs.push(orderIds.slice(i, i + JOB_MAX_ORDERS));
+    }
     try {
-      await add(orderIds);
+      await Promise.all(jobs.map(add));
     } catch (err) {
       remember(orderIds);
       throw err;

@@ -24,6 +24,18 @@ describe('order processing without a fulfilment step', () => {
     expect(counts).toEqual({ completed: 3, skipped: 0, missing: 0 });
   });
 
+  it('splits a large enqueue (a re-send after an outage) into jobs of at most 1,000 orders', async () => {
+    const ids = Array.from({ length: 2500 }, (_, i) => `split-${i}`);
+    await h.services.orderQueue.enqueue(ids);
+    const jobs = (await h.services.orderQueue.queue.getJobs(['waiting'])).filter((j) =>
+      j.data.orderIds?.[0]?.startsWith('split-'),
+    );
+    expect(jobs.map((j) => j.data.orderIds!.length).sort((a, b) => b - a)).toEqual([
+      1000, 1000, 500,
+    ]);
+    expect(new Set(jobs.flatMap((j) => j.data.orderIds))).toEqual(new Set(ids));
+  });
+
   it('commits both steps at once, recording each in the history and the read models', async () => {
     await h.services.repositories.orders.insertOrders([pendingOrder('one-1', 'c-one')]);
     const commits: string[] = [];
