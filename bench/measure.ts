@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type mysql from 'mysql2/promise';
 import { abandonBacklog, waitDrained } from './drain';
 import type { Run, ScenarioKey } from './report';
-import type { Target, TargetName } from './targets';
+import { cpuSeconds, Target, TargetName } from './targets';
 import { perOrder, readCounters } from './round-trips';
 import { runWrk } from './wrk';
 
@@ -42,6 +42,7 @@ export async function measure(
   const tag = `${b.tag}-${target.name.replace(/\W/g, '')}-${s.key}-r${round}`;
   const store = b.stores.get(target.name);
   const before = store && (await readCounters(store.pool, b.redis));
+  const cpuBefore = cpuSeconds(target.pid);
   const wrk = await runWrk({
     url: target.url,
     connections: s.connections,
@@ -51,6 +52,7 @@ export async function measure(
     authorization: target.name === 'order-service' ? b.authorization[s.key] : undefined,
   });
   const drain = store && (await waitDrained(store.pool, tag, b.drainTimeoutS * 1000));
+  const cpuS = cpuSeconds(target.pid) - cpuBefore;
   const roundTrips =
     store && before && drain && drain.accepted > 0
       ? perOrder(before, await readCounters(store.pool, b.redis), drain.accepted)
@@ -67,5 +69,8 @@ export async function measure(
         : '') +
       (drain?.abandoned ? ` (timed out; ${drain.abandoned} pending orders cancelled)` : ''),
   );
-  return { round, target: target.name, scenario: s.key, batch: s.batch, wrk, drain, roundTrips };
+  return {
+    ...{ round, target: target.name, scenario: s.key, batch: s.batch },
+    ...{ wrk, drain, roundTrips, cpuS },
+  };
 }

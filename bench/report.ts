@@ -14,6 +14,8 @@ export interface Run {
   drain?: Drain;
   /** SQL statements and Redis commands per accepted order (api and worker together). */
   roundTrips?: Counters;
+  /** CPU the target's process used from the start of the load to the end of the drain. */
+  cpuS: number;
 }
 
 export interface Row {
@@ -34,6 +36,8 @@ export interface Row {
   vsNoop?: number;
   /** wrk's CPU time over the load time, median over the rounds. */
   wrkCpuPct: number;
+  /** The target's CPU per accepted order (api and, for targets with one, worker), ms. */
+  cpuMsPerOrder: number;
   statementsPerOrder?: number;
   redisCommandsPerOrder?: number;
 }
@@ -82,6 +86,7 @@ function row(g: Run[]): Row {
     p99Ms: m((r) => r.wrk.p99Ms),
     errors: g.reduce((n, r) => n + r.wrk.non2xx + r.wrk.socketErrors + r.wrk.timeouts, 0),
     wrkCpuPct: m((r) => (100 * r.wrk.wrkCpuS) / r.wrk.durationS),
+    cpuMsPerOrder: m((r) => (1000 * r.cpuS) / (r.drain?.accepted ?? r.wrk.ok * r.batch)),
     ...(g.every((r) => r.roundTrips) && {
       statementsPerOrder: m((r) => r.roundTrips!.statements),
       redisCommandsPerOrder: m((r) => r.roundTrips!.redisCommands),
@@ -104,7 +109,7 @@ const ratio = (x: number | undefined) =>
 export function markdown(rows: Row[]): string {
   const head =
     '| target | scenario | req/s | orders/s | p50 ms | p99 ms | errors | completions/s | drain s ' +
-    '| vs naive peer | vs no-op | SQL/order | Redis/order | wrk CPU |';
+    '| vs naive peer | vs no-op | CPU ms/order | SQL/order | Redis/order | wrk CPU |';
   const lines = rows.map((r) =>
     [
       r.target,
@@ -119,10 +124,11 @@ export function markdown(rows: Row[]): string {
       (r.drained === false ? '> ' : '') + num(r.drainS, 1),
       ratio(r.vsPeer),
       ratio(r.vsNoop),
+      num(r.cpuMsPerOrder, 3),
       num(r.statementsPerOrder, 2),
       num(r.redisCommandsPerOrder, 2),
       num(r.wrkCpuPct) + '%',
     ].join(' | '),
   );
-  return [head, '|' + '---|'.repeat(14), ...lines.map((l) => `| ${l} |`)].join('\n');
+  return [head, '|' + '---|'.repeat(15), ...lines.map((l) => `| ${l} |`)].join('\n');
 }

@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../test/helpers/processes';
 
@@ -13,7 +14,18 @@ export interface Target {
   url: string;
   /** Its database, when it stores orders. */
   databaseUrl?: string;
+  pid: number;
 }
+
+/** CPU seconds (user + system) the process has used so far, from /proc (Linux). */
+export function cpuSeconds(pid: number): number {
+  // Fields after the command name (which may hold spaces); utime and stime are 14 and 15.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+/** USER_HZ: 100 on every Linux architecture Node runs on. */
+const CLOCK_TICKS = 100;
 
 export interface Backing {
   databaseUrl: string;
@@ -44,7 +56,7 @@ export async function startService(b: Backing, nodeArgs: string[] = []): Promise
   };
   const child = start([...nodeArgs, 'dist/main.js', 'all'], env);
   await waitReady(child, `http://127.0.0.1:${port}/readyz`, 'order-service');
-  return target('order-service', port, b.databaseUrl);
+  return target(child, 'order-service', port, b.databaseUrl);
 }
 
 /** bench/naive-peer.ts through tsx, on a database already migrated. */
@@ -58,14 +70,14 @@ export async function startPeer(b: Backing): Promise<Target> {
   };
   const child = start(['--import', 'tsx', 'bench/naive-peer.ts'], env);
   await waitReady(child, `http://127.0.0.1:${port}/healthz`, 'naive peer');
-  return target('naive peer', port, b.databaseUrl);
+  return target(child, 'naive peer', port, b.databaseUrl);
 }
 
 export async function startNoop(): Promise<Target> {
   const port = await freePort();
   const child = start(['--import', 'tsx', 'bench/noop-server.ts'], { PORT: String(port) });
   await waitReady(child, `http://127.0.0.1:${port}/healthz`, 'no-op');
-  return target('no-op', port);
+  return target(child, 'no-op', port);
 }
 
 /** `node dist/main.js migrate`: creates the database and applies order-service's schema. */
@@ -116,8 +128,8 @@ async function waitReady(child: ChildProcess, url: string, name: string): Promis
   throw new Error(`${name} did not become ready:\n${output.get(child)?.join('')}`);
 }
 
-function target(name: TargetName, port: number, databaseUrl?: string): Target {
-  return { name, url: `http://127.0.0.1:${port}`, databaseUrl };
+function target(child: ChildProcess, name: TargetName, port: number, databaseUrl?: string): Target {
+  return { name, url: `http://127.0.0.1:${port}`, databaseUrl, pid: child.pid! };
 }
 
 /** Signals the child and waits for it, escalating to SIGKILL after 15 s. */
