@@ -68,12 +68,12 @@ export function createRetryOrders(deps: {
         expectedVersion: order.version,
         actor: principal.username,
       }));
-    const now = await findVisibleOrder(deps.orders, principal, orderId);
-    if (!retried) throw notRetryable(now);
+    const current = await findVisibleOrder(deps.orders, principal, orderId);
+    if (!retried) throw notRetryable(current);
     deps.logger.info('order retried', { order_id: orderId, actor: principal.username });
     // Read before enqueueing: the answer shows the order pending, not already picked up.
     await redrive([orderId]);
-    return now;
+    return current;
   }
 
   /**
@@ -85,7 +85,8 @@ export function createRetryOrders(deps: {
     filter: RetryFilter,
   ): Promise<RetriedOrders> {
     assertManager(principal);
-    // A window in the future, when the client named no end, simply matches nothing.
+    // Only an end the client named can come before the start; a start in the future with no
+    // end named simply matches nothing.
     if (filter.failedBefore && filter.failedBefore <= filter.failedSince) {
       throw new AppError('validation', 'failed_before must be later than failed_since.', {
         errors: [{ path: '/failed_before', message: 'must be later than failed_since' }],
