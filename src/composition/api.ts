@@ -7,6 +7,7 @@ import { createAuthentication } from '../domain/authentication';
 import { createPlaceOrders } from '../domain/place-orders';
 import { createReadOrders } from '../domain/read-orders';
 import { createCancelOrder } from '../domain/cancel-order';
+import { createRetryOrders } from '../domain/retry-orders';
 import { createReadCustomers } from '../domain/read-customers';
 import { createApp } from '../entry-points/api/app';
 import { createRateLimits } from '../entry-points/api/middleware/rate-limit';
@@ -71,6 +72,12 @@ export function composeApi(core: Core, options: ApiOptions) {
     placeOrders,
     readOrders: createReadOrders({ orders: repositories.orders }),
     cancelOrder: createCancelOrder({ orders: repositories.orders, metrics }),
+    retryOrders: createRetryOrders({
+      orders: repositories.orders,
+      queue: core.orderQueue,
+      metrics,
+      logger,
+    }),
     readCustomers: createReadCustomers({ customers: repositories.customers }),
     rateLimits: createRateLimits({ redis, prefix, ...config.rateLimit, metrics, logger }),
     corsOrigins: config.corsOrigins,

@@ -43,6 +43,33 @@ export interface OrderPage {
   after?: { createdAt: Date; orderId: string };
 }
 
+/** How an order step is guarded and recorded. */
+export interface StepGuard {
+  /** The update applies only at this version (If-Match, or the version the caller read). */
+  expectedVersion?: number;
+  /** The order as already read by the caller: its items, customer and currency never change. */
+  loaded?: Order;
+  /** Who asked for the step, for the history row. */
+  actor?: string;
+}
+
+/** Failed orders by when they failed (their last change), and optionally whose. */
+export interface FailedFilter {
+  failedSince: Date;
+  failedBefore: Date;
+  customerId?: string;
+  /** Keyset cursor: orders created after this one. */
+  after?: { createdAt: Date; orderId: string };
+}
+
+export interface RetriedPage {
+  /** The orders this page moved back to pending. */
+  orderIds: string[];
+  /** Matching orders read; fewer than asked for means none are left. */
+  scanned: number;
+  next?: { createdAt: Date; orderId: string };
+}
+
 /** Rows per INSERT statement: multi-row inserts are ~20x cheaper than one row each. */
 const CHUNK = 1000;
 
@@ -174,17 +201,15 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
   }
 
   /**
-   * Moves an order from one status to the next only if it is still in `from` (and at
-   * `expectedVersion` when given): a guarded update, so a redelivered job or a racing cancel
-   * changes nothing. Completing also updates the customer read models in the same transaction.
+   * One guarded step inside a transaction: the order moves from `from` to `to` only if it is
+   * still in `from` (and at `expectedVersion` when given), so a redelivered job or a racing
+   * cancel changes nothing; false then. Completing also updates the customer read models.
    */
-  /** One guarded step inside a transaction: false when the order was not in `from`. */
   async function applyStep(
     trx: Knex.Transaction,
     orderId: string,
     { from, to }: Transition,
-    expectedVersion?: number,
-    loaded?: Order,
+    { expectedVersion, loaded, actor }: StepGuard,
   ): Promise<boolean> {
     const now = new Date();
     const q = trx('orders').where({ order_id: orderId, status: from });
@@ -197,9 +222,9 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
     });
     if (changed === 0) return false;
     await trx.raw(
-      'INSERT INTO order_status_history (order_id, version, status, at) ' +
-        'SELECT order_id, version, ?, ? FROM orders WHERE order_id = ?',
-      [to, now, orderId],
+      'INSERT INTO order_status_history (order_id, version, status, at, actor) ' +
+        'SELECT order_id, version, ?, ?, ? FROM orders WHERE order_id = ?',
+      [to, now, actorColumn(actor), orderId],
     );
     if (to === 'completed') {
       await updateCustomerReadModels(trx, [loaded ?? (await findOrder(orderId, trx))!]);
@@ -210,15 +235,79 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
   async function transition(
     orderId: string,
     step: Transition,
-    expectedVersion?: number,
-    /** The order as already read by the caller: its items, customer and currency never change. */
-    loaded?: Order,
+    guard: StepGuard = {},
   ): Promise<boolean> {
+    return withTransaction(db, (trx) => applyStep(trx, orderId, step, guard), retry);
+  }
+
+  /**
+   * failed → pending for up to `limit` failed orders matching the filter, oldest created
+   * first: one transaction, the rows locked in id order and moved by one UPDATE, a history row
+   * each naming the actor. The next page starts after the returned cursor, so pages never
+   * overlap, and an order that fails again meanwhile is not taken twice.
+   */
+  async function retryFailedPage(
+    filter: FailedFilter,
+    limit: number,
+    actor: string,
+  ): Promise<RetriedPage> {
     return withTransaction(
       db,
-      (trx) => applyStep(trx, orderId, step, expectedVersion, loaded),
+      async (trx) => {
+        const candidates: { order_id: string; created_at: Date }[] = await whereFailed(
+          trx('orders'),
+          filter,
+        )
+          .select('order_id', 'created_at')
+          .orderBy([{ column: 'created_at' }, { column: 'order_id' }])
+          .limit(limit);
+        const last = candidates.at(-1);
+        if (!last) return { orderIds: [], scanned: 0 };
+        // Locked by primary key, not by the range read above: no gap locks on the status
+        // index holding up the worker and cancels while the page is written.
+        const rows: { order_id: string; version: number }[] = await trx('orders')
+          .select('order_id', 'version')
+          .whereIn(
+            'order_id',
+            candidates.map((c) => c.order_id),
+          )
+          .andWhere('status', 'failed')
+          .orderBy('order_id')
+          .forUpdate();
+        if (rows.length > 0) {
+          const now = new Date();
+          await trx('orders')
+            .whereIn(
+              'order_id',
+              rows.map((r) => r.order_id),
+            )
+            .andWhere('status', 'failed')
+            .update({ status: 'pending', version: trx.raw('version + 1'), updated_at: now });
+          await insertRows(
+            trx,
+            'order_status_history',
+            rows.map((r) => ({
+              order_id: r.order_id,
+              version: r.version + 1,
+              status: 'pending',
+              at: now,
+              actor: actorColumn(actor),
+            })),
+          );
+        }
+        return {
+          orderIds: rows.map((r) => r.order_id),
+          scanned: candidates.length,
+          next: { createdAt: last.created_at, orderId: last.order_id },
+        };
+      },
       retry,
     );
+  }
+
+  /** Whether a failed order matches the filter (after its cursor). */
+  async function anyFailed(filter: FailedFilter): Promise<boolean> {
+    return (await whereFailed(db('orders'), filter).first('order_id')) !== undefined;
   }
 
   /**
@@ -343,6 +432,8 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
     findOrders,
     listOrders,
     transition,
+    retryFailedPage,
+    anyFailed,
     completePending,
     findUnfinished,
     oldestPendingCreatedAt,
@@ -360,6 +451,27 @@ function duplicate(ids: string[]): AppError {
       ? `Order id already exists: ${named}. Nothing was stored.`
       : 'An order id in the request is already taken. Nothing was stored.';
   return new AppError('duplicate-order', detail);
+}
+
+function whereFailed(q: Knex.QueryBuilder, filter: FailedFilter): Knex.QueryBuilder {
+  q.where('status', 'failed')
+    .andWhere('updated_at', '>=', filter.failedSince)
+    .andWhere('updated_at', '<', filter.failedBefore);
+  if (filter.customerId !== undefined) q.andWhere('customer_id', filter.customerId);
+  if (filter.after) {
+    const { createdAt, orderId } = filter.after;
+    q.andWhere((w) =>
+      w
+        .where('created_at', '>', createdAt)
+        .orWhere((x) => x.where('created_at', createdAt).andWhere('order_id', '>', orderId)),
+    );
+  }
+  return q;
+}
+
+/** An external token's `sub` has no length limit; the column keeps the first 255 characters. */
+function actorColumn(actor: string | undefined): string | null {
+  return actor === undefined ? null : actor.slice(0, 255);
 }
 
 function toRow(o: Order): OrderRow {
@@ -403,6 +515,7 @@ async function hydrate(db: Knex, rows: OrderRow[]): Promise<Order[]> {
       status_history: (historyOf.get(r.order_id) ?? []).map((h) => ({
         status: h.status,
         at: h.at,
+        ...(typeof h.actor === 'string' ? { actor: h.actor } : {}),
       })),
     };
   });

@@ -3,7 +3,7 @@ import type { Metrics } from '../lib/metrics';
 import type { OrderRepository } from '../data-access/order-repository';
 import { canTransition, invalidTransition, Order, transition } from './order';
 import type { Principal } from './principal';
-import { findVisibleOrder } from './read-orders';
+import { findVisibleOrder, orderFor } from './read-orders';
 
 /**
  * pending → cancelled. `expectedVersion` comes from If-Match: a stale version is 412. The
@@ -28,7 +28,10 @@ export function createCancelOrder(deps: { orders: OrderRepository; metrics: Metr
     checkVersion(order);
     const cancelled =
       canTransition(order.status, 'cancelled') &&
-      (await deps.orders.transition(orderId, transition(order.status, 'cancelled'), order.version));
+      (await deps.orders.transition(orderId, transition(order.status, 'cancelled'), {
+        expectedVersion: order.version,
+        actor: principal.username,
+      }));
     if (!cancelled) {
       // Not cancellable, or it moved on since it was read: answer for the order as it is now.
       const now = (await deps.orders.findOrder(orderId))!;
@@ -36,6 +39,6 @@ export function createCancelOrder(deps: { orders: OrderRepository; metrics: Metr
       throw invalidTransition(now.status, 'cancelled');
     }
     deps.metrics.transitions.inc({ from: order.status, to: 'cancelled' });
-    return (await deps.orders.findOrder(orderId))!;
+    return orderFor(principal, (await deps.orders.findOrder(orderId))!);
   };
 }

@@ -34,6 +34,8 @@ export interface OrderItem extends OrderItemInput {
 export interface StatusChange {
   status: OrderStatus;
   at: Date;
+  /** The user who asked for the change (a retry, a cancel); absent for the worker's steps. */
+  actor?: string;
 }
 
 export interface Order {
@@ -57,13 +59,25 @@ export const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> 
   processing: ['completed', 'failed'],
   completed: [],
   cancelled: [],
-  failed: [],
+  // A manager's retry re-drives a failed order through the worker.
+  failed: ['pending'],
+};
+
+/**
+ * Steps taken only when a user asks for them. An order whose every next step is one of these
+ * waits for nobody's work: the reconciler leaves it alone and retention may purge it.
+ */
+const ON_REQUEST_ONLY: Readonly<Partial<Record<OrderStatus, readonly OrderStatus[]>>> = {
+  pending: ['cancelled'],
+  failed: ['pending'],
 };
 
 export const INITIAL_STATUS: OrderStatus = 'pending';
-/** No status follows these: the order is done, and retention may purge it. */
-export const FINISHED_STATUSES = ORDER_STATUSES.filter((s) => TRANSITIONS[s].length === 0);
-export const UNFINISHED_STATUSES = ORDER_STATUSES.filter((s) => TRANSITIONS[s].length > 0);
+/** Nothing moves these on by itself: the order is done, and retention may purge it. */
+export const FINISHED_STATUSES = ORDER_STATUSES.filter((s) =>
+  TRANSITIONS[s].every((to) => ON_REQUEST_ONLY[s]?.includes(to)),
+);
+export const UNFINISHED_STATUSES = ORDER_STATUSES.filter((s) => !FINISHED_STATUSES.includes(s));
 
 declare const allowed: unique symbol;
 /** A step the lifecycle allows; only `transition` makes one. */

@@ -28,7 +28,7 @@ export function createProcessOrders(deps: {
   }
 
   async function move(orderId: string, step: Transition, order?: Order): Promise<boolean> {
-    const moved = await deps.orders.transition(orderId, step, undefined, order);
+    const moved = await deps.orders.transition(orderId, step, { loaded: order });
     if (moved) record(step);
     return moved;
   }

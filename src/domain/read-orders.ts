@@ -17,6 +17,18 @@ export async function findVisibleOrder(
   return order;
 }
 
+/**
+ * The order as this principal may see it: who changed its status is for managers only (a
+ * customer would learn staff usernames, which the per-account login limit makes lockable).
+ */
+export function orderFor(principal: Principal, order: Order): Order {
+  if (principal.role === 'manager') return order;
+  return {
+    ...order,
+    status_history: order.status_history.map(({ status, at }) => ({ status, at })),
+  };
+}
+
 export interface OrderListQuery {
   customer_id?: string;
   status?: OrderStatus;
@@ -26,7 +38,7 @@ export interface OrderListQuery {
 
 export function createReadOrders(deps: { orders: OrderRepository }) {
   async function getOrder(principal: Principal, orderId: string): Promise<Order> {
-    return findVisibleOrder(deps.orders, principal, orderId);
+    return orderFor(principal, await findVisibleOrder(deps.orders, principal, orderId));
   }
 
   async function listOrders(principal: Principal, query: OrderListQuery) {
@@ -49,7 +61,7 @@ export function createReadOrders(deps: { orders: OrderRepository }) {
       data.length === query.limit && last
         ? encodeCursor([last.created_at.toISOString(), last.order_id])
         : null;
-    return { data, next_cursor };
+    return { data: data.map((order) => orderFor(principal, order)), next_cursor };
   }
 
   return { getOrder, listOrders };

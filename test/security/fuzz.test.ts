@@ -458,6 +458,7 @@ describe('reads never answer 5xx', () => {
     const routes = {
       'GET /orders/{id}': (x: string) => h.api.get(`/orders/${x}`),
       'POST /orders/{id}/cancel': (x: string) => h.api.post(`/orders/${x}/cancel`),
+      'POST /orders/{id}/retry': (x: string) => h.api.post(`/orders/${x}/retry`),
       'GET /customers/{id}/items': (x: string) => h.api.get(`/customers/${x}/items`),
       'GET /customers/{id}/summary': (x: string) => h.api.get(`/customers/${x}/summary`),
     };
@@ -476,6 +477,60 @@ describe('reads never answer 5xx', () => {
         },
       ),
       runs(50),
+    );
+  });
+});
+
+describe('POST /orders/retry answers 202 or a 4xx problem', () => {
+  /** Times in and out of RFC 3339, and around the ends of what MySQL and JavaScript hold. */
+  const often = <T>(usual: fc.Arbitrary<T>, other: fc.Arbitrary<unknown>) =>
+    fc.oneof({ arbitrary: usual, weight: 4 }, { arbitrary: other, weight: 1 });
+  const time = often(
+    fc
+      .date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z') })
+      .filter((d) => !Number.isNaN(d.getTime()))
+      .map((d) => d.toISOString()),
+    fc.oneof(
+      fc.constantFrom(
+        '2026-11-30T00:00:00+14:00',
+        '9999-12-31T23:59:59-23:59',
+        '0000-01-01T00:00:00Z',
+        '2016-12-31T23:59:60Z',
+        '2026-02-30T00:00:00Z',
+        '2026-11-30',
+        '2026-11-30T00:00:00',
+        '+275760-09-13T00:00:00Z',
+      ),
+      weird,
+    ),
+  );
+  const fields = {
+    status: often(fc.constant('failed'), fc.oneof(fc.constantFrom('pending', 'FAILED'), weird)),
+    failed_since: time,
+    failed_before: time,
+    customer_id: often(validId, weird),
+    limit: often(fc.integer({ min: 1, max: 10_000 }), fc.oneof(fc.integer(), weird)),
+  };
+  const filter = fc.oneof(
+    { arbitrary: fc.record(fields, { requiredKeys: ['status', 'failed_since'] }), weight: 3 },
+    { arbitrary: fc.record(fields, { requiredKeys: [] }), weight: 1 },
+  );
+
+  it('for near-valid filters and any JSON value', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof({ arbitrary: filter, weight: 4 }, { arbitrary: fc.jsonValue(), weight: 1 }),
+        fc.constantFrom<TestUser>('manager', 'alice'),
+        async (body, as) => {
+          const res = await h.api
+            .post('/orders/retry')
+            .set('Authorization', h.basic(as))
+            .set('Content-Type', 'application/json')
+            .send(JSON.stringify(body));
+          expectHandled(res, [202]);
+        },
+      ),
+      runs(150),
     );
   });
 });

@@ -25,7 +25,7 @@ describe('order statuses', () => {
     }
   });
 
-  it('split into unfinished ones, which have a next status, and finished ones, which do not', () => {
+  it('split into unfinished ones, which the worker moves on, and finished ones, which wait for nobody', () => {
     expect(UNFINISHED_STATUSES).toEqual(['pending', 'processing']);
     expect(FINISHED_STATUSES).toEqual(['completed', 'cancelled', 'failed']);
   });
@@ -37,6 +37,7 @@ describe('transition', () => {
     ['pending', 'cancelled'],
     ['processing', 'completed'],
     ['processing', 'failed'],
+    ['failed', 'pending'],
   ] as const)('allows %s → %s and returns that step', (from, to) => {
     expect(canTransition(from, to)).toBe(true);
     expect(transition(from, to)).toEqual({ from, to });
@@ -46,7 +47,8 @@ describe('transition', () => {
     ['completed', 'cancelled'],
     ['cancelled', 'processing'],
     ['pending', 'completed'],
-    ['failed', 'pending'],
+    ['failed', 'processing'],
+    ['failed', 'completed'],
     ['processing', 'cancelled'],
     ['pending', 'pending'],
   ] as const)('refuses %s → %s with a 409 invalid-transition AppError', (from, to) => {
