@@ -17,6 +17,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Knex } from 'knex';
 import { createDb } from '../src/data-access/db';
 import { deletePrefixes } from '../test/helpers/redis-keys';
 import { createCleanup, dropDatabases } from './cleanup';
@@ -73,6 +74,7 @@ type Opts = ReturnType<typeof parseReadOptions>;
 
 interface Size {
   orders: number;
+  db: Knex;
   service: targets.Target;
   authorization: string;
   data: ReadData;
@@ -105,11 +107,24 @@ async function prepare(orders: number, tag: string, dir: string, opts: Opts) {
   const authorization = `Bearer ${await targets.bearerToken(service)}`;
   const cursors = await walkSummaries(service, authorization, opts.limit);
   const data = await writeReadData(dir, size(orders), db, sampleIds, cursors);
-  return { size: { orders, service, authorization, data } as Size, seeded };
+  return { size: { orders, db, service, authorization, data } as Size, seeded };
 }
 
-function measure(s: Size, endpoint: EndpointKey, durationS: number, opts: Opts) {
-  return runWrkScript({
+/**
+ * InnoDB pages read from disk so far, server-wide: the difference over a run, per request, says
+ * how much of the data the endpoint touched was not in the buffer pool (other work on the same
+ * server counts too).
+ */
+async function poolReads(db: Knex): Promise<number> {
+  const [rows] = (await db.raw("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_reads'")) as [
+    { Value: string }[],
+  ];
+  return Number(rows[0]!.Value);
+}
+
+async function measure(s: Size, endpoint: EndpointKey, durationS: number, opts: Opts) {
+  const before = await poolReads(s.db);
+  const wrk = await runWrkScript({
     script: SCRIPT,
     url: s.service.url,
     connections: opts.connections,
@@ -121,6 +136,7 @@ function measure(s: Size, endpoint: EndpointKey, durationS: number, opts: Opts) 
       BENCH_AUTH: s.authorization,
     },
   });
+  return { wrk, diskReadsPerRequest: ((await poolReads(s.db)) - before) / wrk.requests };
 }
 
 async function main(): Promise<void> {
@@ -151,15 +167,15 @@ async function main(): Promise<void> {
   for (let round = 1; round <= opts.rounds; round++) {
     for (const s of round % 2 === 1 ? sizes : [...sizes].reverse()) {
       for (const endpoint of endpoints) {
-        const wrk = await measure(s, endpoint, opts.durationS, opts);
+        const { wrk, diskReadsPerRequest } = await measure(s, endpoint, opts.durationS, opts);
         const errors = wrk.non2xx + wrk.socketErrors + wrk.timeouts;
         log(
           `round ${round} ${size(s.orders)} ${LABELS[endpoint]}: ` +
             `${wrk.requestsPerS.toFixed(0)} req/s, p99 ${wrk.p99Ms.toFixed(1)} ms, ` +
-            `${errors} errors` +
+            `${diskReadsPerRequest.toFixed(2)} disk reads/request, ${errors} errors` +
             (wrk.lastNon2xx ? ` (last ${wrk.lastNon2xx})` : ''),
         );
-        runs.push({ round, orders: s.orders, endpoint, wrk });
+        runs.push({ round, orders: s.orders, endpoint, wrk, diskReadsPerRequest });
       }
     }
   }

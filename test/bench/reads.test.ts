@@ -34,7 +34,7 @@ it('exits 0 and prints one row per endpoint with both sizes and their p99 ratio'
   const table = result.stdout.split('\n').filter((l) => l.startsWith('|'));
   expect(table[0]).toBe(
     '| endpoint | p50 ms 2k | p99 ms 2k | req/s 2k | p50 ms 5k | p99 ms 5k | req/s 5k ' +
-      '| p99 5k/2k | errors |',
+      '| p99 5k/2k | disk reads/req 2k → 5k | errors |',
   );
   expect(table.slice(2).map((l) => l.split('|')[1]!.trim())).toEqual(ENDPOINTS);
   for (const line of table.slice(2)) {
@@ -42,11 +42,12 @@ it('exits 0 and prints one row per endpoint with both sizes and their p99 ratio'
       .split('|')
       .slice(2, -1)
       .map((c) => c.trim());
-    expect(cells).toHaveLength(8);
+    expect(cells).toHaveLength(9);
     const [p50s, p99s, rps, p50l, p99l, rpl] = cells.slice(0, 6).map(Number);
     for (const n of [p50s, p99s, rps, p50l, p99l, rpl]) expect(n).toBeGreaterThan(0);
     expect(cells[6]).toBe(`x${(p99l! / p99s!).toFixed(2)}`);
-    expect(cells[7]).toBe('0');
+    expect(cells[7]).toMatch(/^\d+\.\d\d → \d+\.\d\d$/);
+    expect(cells[8]).toBe('0');
   }
   expect(result.stdout).toMatch(/Seeded 2000 orders \(\d+ customers\) in [\d.]+ s; Seeded 5000/);
   expect(result.stdout).toContain(`Raw JSON: ${path.join(dir, 'reads.json')}`);
