@@ -23,11 +23,11 @@ export interface SeedResult {
 
 /**
  * Writes the generator's orders into a migrated database, as the service would have stored
- * them: the order tables in id order (appends to their primary keys rather than a random page
- * per row, which is what makes a million orders take minutes, not an hour, in a small buffer
- * pool), then the read models of the completed ones customer by customer, through the
- * worker's own updateCustomerReadModels, and a zero summary for every customer with orders (as
- * placing one does). Adds to what is there already: the read models are upserts.
+ * them: the order tables in id order (appends to their primary keys rather than a random leaf
+ * page per row, which a 128 MB buffer pool no longer holds well before a million orders), then
+ * the read models of the completed ones customer by customer, through the worker's own
+ * updateCustomerReadModels, and a zero summary for every customer with orders (as placing one
+ * does). Adds to what is there already: the read models are upserts.
  */
 export async function seedOrders(
   db: Knex,
