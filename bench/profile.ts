@@ -47,16 +47,12 @@ async function main(): Promise<void> {
   );
   cleanup.add('databases', () => dropDatabases(MYSQL, [`os_bench_${tag}_prof`]));
   cleanup.add('redis keys', () => deletePrefixes(REDIS, [backing.redisPrefix]));
-  const service = await targets.startService(backing, ['--cpu-prof', `--cpu-prof-dir=${DIR}`]);
+  const service = await targets.startService(backing, {
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${DIR}`],
+  });
   const basic = `Basic ${Buffer.from(`${targets.ADMIN.username}:${targets.ADMIN.password}`).toString('base64')}`;
   let authorization = basic;
-  if (scenario === 'single-bearer') {
-    const res = await fetch(`${service.url}/auth/token`, {
-      method: 'POST',
-      headers: { Authorization: basic },
-    });
-    authorization = `Bearer ${((await res.json()) as { access_token: string }).access_token}`;
-  }
+  if (scenario === 'single-bearer') authorization = `Bearer ${await targets.bearerToken(service)}`;
   const batch = scenario === 'batch' ? 100 : 1;
   const load = { url: service.url, authorization, tag, batch, connections: batch > 1 ? 4 : 32 };
   await runWrk({ ...load, durationS: 3, tag: `${tag}-warm` });

@@ -40,16 +40,6 @@ async function mysqlServer(galera: boolean): Promise<{ url: string; stop?: () =>
   return { url: cluster.node(1).url().replace(/\/$/, ''), stop: () => cluster.stop() };
 }
 
-async function bearerToken(service: targets.Target): Promise<string> {
-  const basic = Buffer.from(`${targets.ADMIN.username}:${targets.ADMIN.password}`);
-  const res = await fetch(`${service.url}/auth/token`, {
-    method: 'POST',
-    headers: { Authorization: `Basic ${basic.toString('base64')}` },
-  });
-  if (res.status !== 200) throw new Error(`POST /auth/token answered ${res.status}`);
-  return ((await res.json()) as { access_token: string }).access_token;
-}
-
 async function main(): Promise<void> {
   const started = Date.now();
   const opts = parseOptions();
@@ -85,7 +75,7 @@ async function main(): Promise<void> {
     drainTimeoutS: opts.drainTimeoutS,
     authorization: {
       single: `Basic ${basic.toString('base64')}`,
-      'single-bearer': `Bearer ${await bearerToken(service)}`,
+      'single-bearer': `Bearer ${await targets.bearerToken(service)}`,
       batch: `Basic ${basic.toString('base64')}`,
     },
     stores: new Map(

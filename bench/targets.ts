@@ -36,10 +36,14 @@ export interface Backing {
 export const ADMIN = { username: 'bench', password: randomBytes(12).toString('hex') };
 
 /**
- * `node dist/main.js all` with its own database and prefix, the admin user, no rate limit;
- * `nodeArgs` go before the script (bench/profile.ts passes --cpu-prof).
+/**
+ * `node dist/main.js all` (or another role) with its own database and prefix, the admin user,
+ * no rate limit; `nodeArgs` go before the script (bench/profile.ts passes --cpu-prof).
  */
-export async function startService(b: Backing, nodeArgs: string[] = []): Promise<Target> {
+export async function startService(
+  b: Backing,
+  { role = 'all', nodeArgs = [] }: { role?: 'all' | 'api'; nodeArgs?: string[] } = {},
+): Promise<Target> {
   const port = await freePort();
   const env = {
     PORT: String(port),
@@ -54,9 +58,20 @@ export async function startService(b: Backing, nodeArgs: string[] = []): Promise
     RATE_LIMIT_MAX: '1000000',
     LOG_LEVEL: 'warn',
   };
-  const child = start([...nodeArgs, 'dist/main.js', 'all'], env);
+  const child = start([...nodeArgs, 'dist/main.js', role], env);
   await waitReady(child, `http://127.0.0.1:${port}/readyz`, 'order-service');
   return target(child, 'order-service', port, b.databaseUrl);
+}
+
+/** A Bearer token for the admin user, from the service's POST /auth/token. */
+export async function bearerToken(service: Target): Promise<string> {
+  const basic = Buffer.from(`${ADMIN.username}:${ADMIN.password}`);
+  const res = await fetch(`${service.url}/auth/token`, {
+    method: 'POST',
+    headers: { Authorization: `Basic ${basic.toString('base64')}` },
+  });
+  if (res.status !== 200) throw new Error(`POST /auth/token answered ${res.status}`);
+  return ((await res.json()) as { access_token: string }).access_token;
 }
 
 /** bench/naive-peer.ts through tsx, on a database already migrated. */

@@ -27,29 +27,48 @@ export interface WrkResult {
   requestsPerS: number;
   /** CPU time wrk itself used (user + system), from the shell's `times`. */
   wrkCpuS: number;
+  /** What the script counted besides answers (its `count_*` fields), e.g. pages walked. */
+  counts?: Record<string, number>;
+}
+
+/** One order-placing run: bench/wrk/orders.lua against POST /orders. */
+export function runWrk(load: Load): Promise<WrkResult> {
+  return runWrkScript({
+    script: SCRIPT,
+    url: `${load.url}/orders`,
+    connections: load.connections,
+    durationS: load.durationS,
+    env: {
+      BENCH_TAG: load.tag,
+      BENCH_BATCH: String(load.batch),
+      BENCH_AUTH: load.authorization ?? '',
+    },
+  });
 }
 
 /**
- * Runs wrk (one thread) with bench/wrk/orders.lua under bash, whose `times` reports the CPU
- * its child used: the reader can check the generator was not the bottleneck.
+ * Runs wrk (one thread) with a script of bench/wrk/ that prints one line "BENCH_RESULT {json}"
+ * in done(), under bash, whose `times` reports the CPU its child used: the reader can check the
+ * generator was not the bottleneck.
  */
-export function runWrk(load: Load): Promise<WrkResult> {
+export function runWrkScript(run: {
+  script: string;
+  url: string;
+  connections: number;
+  durationS: number;
+  env: Record<string, string>;
+}): Promise<WrkResult> {
   const args = [
     '-t1',
-    `-c${load.connections}`,
-    `-d${load.durationS}s`,
+    `-c${run.connections}`,
+    `-d${run.durationS}s`,
     '--timeout',
     '10s',
     '-s',
-    SCRIPT,
-    `${load.url}/orders`,
+    run.script,
+    run.url,
   ];
-  const env = {
-    ...process.env,
-    BENCH_TAG: load.tag,
-    BENCH_BATCH: String(load.batch),
-    BENCH_AUTH: load.authorization ?? '',
-  };
+  const env = { ...process.env, ...run.env };
   const shell = 'wrk "$@"; status=$?; times; exit $status';
   // Its own process group, so that a bench stopped early (Ctrl-C, a failure) can kill wrk and
   // not only the shell around it.
@@ -94,6 +113,13 @@ function parse(r: Record<string, number>, out: string): WrkResult {
     p99Ms: r.p99_us! / 1000,
     requestsPerS: r.requests! / durationS,
     wrkCpuS: childCpu(out),
+    ...(Object.keys(r).some((k) => k.startsWith('count_')) && {
+      counts: Object.fromEntries(
+        Object.entries(r)
+          .filter(([k]) => k.startsWith('count_'))
+          .map(([k, v]) => [k.slice('count_'.length), v]),
+      ),
+    }),
   };
 }
 

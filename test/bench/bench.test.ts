@@ -3,42 +3,19 @@
  * wrk and prints the table; afterwards its databases and Redis keys are gone. A system suite
  * (test/system-suites.js): it needs `wrk`.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
-import mysql from 'mysql2/promise';
-
-const ROOT = path.resolve(__dirname, '../..');
+import { leftovers, runBench, Result } from './helpers/run-bench';
 
 jest.setTimeout(150_000);
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function bench(args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args], {
-      cwd: ROOT,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let dir: string;
 let result: Result;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'bench-'));
-  result = await bench([
+  result = await runBench('bench/run.ts', [
     ...['--duration', '3', '--rounds', '1', '--drain-timeout', '20', '--sustain', '3'],
     ...['--out', path.join(dir, 'bench.json')],
   ]);
@@ -108,18 +85,5 @@ it('writes the raw runs as JSON and leaves no database or Redis key behind', asy
     runs: unknown[];
   };
   expect(raw.runs).toHaveLength(7);
-  const conn = await mysql.createConnection('mysql://root@127.0.0.1:3306');
-  const [dbs] = await conn.query('SHOW DATABASES LIKE ?', [`os\\_bench\\_${raw.tag}\\_%`]);
-  await conn.end();
-  expect(dbs).toEqual([]);
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `os-bench-${raw.tag}-*`, 'COUNT', 1000);
-    keys.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
-  redis.disconnect();
-  expect(keys).toEqual([]);
+  expect(await leftovers(raw.tag)).toEqual({ databases: [], keys: [] });
 });
