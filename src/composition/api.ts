@@ -1,6 +1,8 @@
 import type { ShutdownStep } from '../lib/shutdown';
 import { createPasswordHasher, PasswordHasherOptions } from '../lib/password-hasher';
 import { createLoginThrottle } from '../data-access/login-throttle';
+import { createMemoryWindows } from '../data-access/memory-windows';
+import { createRateLimitStore } from '../data-access/rate-limit-store';
 import { createJwksVerifier } from '../data-access/jwks-verifier';
 import { createIdempotencyLocks } from '../data-access/idempotency-locks';
 import { createAuthentication } from '../domain/authentication';
@@ -32,26 +34,49 @@ export function composeApi(core: Core, options: ApiOptions) {
   const { config, logger, metrics, redis, repositories } = core;
   const prefix = config.redisPrefix;
   const hasher = createPasswordHasher(options.hashing);
+  // Where the limits count while Redis fails: one per process, read by both.
+  const memory = createMemoryWindows();
+  const throttle = createLoginThrottle({
+    redis,
+    prefix,
+    limits: {
+      addressMax: config.rateLimit.authFailuresMax,
+      addressWindowSeconds: AUTH_FAILURE_WINDOW_SECONDS,
+      accountMax: config.rateLimit.accountFailuresMax,
+      accountWindowSeconds: ACCOUNT_FAILURE_WINDOW_SECONDS,
+    },
+    memory,
+    onFallback: (err) => {
+      metrics.rateLimitFallbacks.inc({ limiter: 'login-failures' });
+      logger.debug('login throttle store failed; counting in memory', { error: err.message });
+    },
+  });
   const auth = createAuthentication({
     users: repositories.users,
     jwt: config.jwt,
     verifyExternalToken: createJwksVerifier({ ...config.jwt, cooldownMs: options.jwksCooldownMs }),
     hasher,
-    throttle: createLoginThrottle({
+    throttle,
+    onRateLimited: () => metrics.rateLimited.inc(),
+  });
+  const rateLimits = createRateLimits({
+    store: createRateLimitStore({
       redis,
-      prefix,
-      limits: {
-        addressMax: config.rateLimit.authFailuresMax,
-        addressWindowSeconds: AUTH_FAILURE_WINDOW_SECONDS,
-        accountMax: config.rateLimit.accountFailuresMax,
-        accountWindowSeconds: ACCOUNT_FAILURE_WINDOW_SECONDS,
-      },
-      onFallback: (err) => {
-        metrics.rateLimitFallbacks.inc({ limiter: 'login-failures' });
-        logger.debug('login throttle store failed; counting in memory', { error: err.message });
+      memory,
+      onFallback: (limiter, err) => {
+        metrics.rateLimitFallbacks.inc({ limiter });
+        logger.debug('rate limit store failed; counting in memory', {
+          limiter,
+          error: err.message,
+        });
       },
     }),
-    onRateLimited: () => metrics.rateLimited.inc(),
+    auth,
+    throttle,
+    prefix,
+    max: config.rateLimit.max,
+    windowSeconds: config.rateLimit.windowSeconds,
+    metrics,
   });
   const placeOrders = createPlaceOrders({
     orders: repositories.orders,
@@ -79,7 +104,7 @@ export function composeApi(core: Core, options: ApiOptions) {
       logger,
     }),
     readCustomers: createReadCustomers({ customers: repositories.customers }),
-    rateLimits: createRateLimits({ redis, prefix, ...config.rateLimit, metrics, logger }),
+    rateLimits,
     corsOrigins: config.corsOrigins,
     validateResponses: options.validateResponses,
   });

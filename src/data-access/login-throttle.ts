@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { createMemoryWindows, MemoryWindows, WindowCount } from './memory-windows';
+import type { Step } from './rate-limit-store';
 
 export interface LoginThrottleLimits {
   /** Failed authentications per client address within addressWindowSeconds. */
@@ -20,6 +22,8 @@ export interface Refusal {
   seconds: number;
   /** That counter's limit. */
   limit: number;
+  /** That counter's window. */
+  windowSeconds: number;
 }
 
 // Increment every key, set each new key's expiry, return [count, ttl ms] per key: in one
@@ -45,16 +49,18 @@ return 0`;
  * Counters of failed logins per address and per account, shared by every pod through Redis.
  * A guess reserves its slot before its hash is checked and gives it back when it succeeds, so
  * `max` bounds the guesses evaluated, however many arrive at once or hang up. If Redis fails,
- * counting continues in process memory (per pod, not off) and `onFallback` says so.
+ * counting continues in process memory (per pod, not off; `memory` is shared with the rate
+ * limits, which read these counters) and `onFallback` says so.
  */
 export function createLoginThrottle(opts: {
   redis: Redis;
   prefix: string;
   limits: LoginThrottleLimits;
+  memory?: MemoryWindows;
   onFallback: (err: Error) => void;
 }) {
   const { limits } = opts;
-  const memory = new Map<string, { count: number; expires: number }>();
+  const memory = opts.memory ?? createMemoryWindows();
 
   function keys(subject: LoginSubject): { key: string; max: number; windowMs: number }[] {
     const base = `${opts.prefix}:login-failures`;
@@ -78,30 +84,20 @@ export function createLoginThrottle(opts: {
 
   /** The refusal of the longest-waiting counter at (or, strictly, over) its limit. */
   function over(
-    counted: { count: number; ttlMs: number }[],
+    counted: WindowCount[],
     ks: ReturnType<typeof keys>,
     strict: boolean,
   ): Refusal | undefined {
     let refusal: Refusal | undefined;
     counted.forEach((c, i) => {
-      const { max } = ks[i]!;
+      const { max, windowMs } = ks[i]!;
       if (strict ? c.count <= max : c.count < max) return;
       const seconds = Math.max(1, Math.ceil(c.ttlMs / 1000));
-      if (!refusal || seconds > refusal.seconds) refusal = { seconds, limit: max };
+      if (!refusal || seconds > refusal.seconds) {
+        refusal = { seconds, limit: max, windowSeconds: windowMs / 1000 };
+      }
     });
     return refusal;
-  }
-
-  function inMemory(key: string, windowMs: number, delta: number) {
-    const now = Date.now();
-    let entry = memory.get(key);
-    if (!entry || entry.expires <= now) {
-      if (memory.size >= 100_000) memory.clear();
-      entry = { count: 0, expires: now + windowMs };
-      memory.set(key, entry);
-    }
-    entry.count = Math.max(0, entry.count + delta);
-    return { count: entry.count, ttlMs: entry.expires - now };
   }
 
   async function counts(ks: ReturnType<typeof keys>, delta: 0 | 1) {
@@ -124,11 +120,25 @@ export function createLoginThrottle(opts: {
       return ks.map((_, i) => ({ count: flat[2 * i]!, ttlMs: flat[2 * i + 1]! }));
     } catch (err) {
       opts.onFallback(err as Error);
-      return ks.map((k) => inMemory(k.key, k.windowMs, delta));
+      return ks.map((k) => (delta === 0 ? memory.peek(k.key) : memory.add(k.key, k.windowMs, 1)));
     }
   }
 
   return {
+    /** The subject's counters as steps of a rate-limit check that reads them (`refusalAt`). */
+    steps(subject: LoginSubject): Step[] {
+      return keys(subject).map((k) => ({
+        limiter: 'login-failures',
+        key: k.key,
+        limit: k.max,
+        windowMs: k.windowMs,
+        mode: 'peek',
+      }));
+    },
+    /** What `refusal` would say, from the counts such a check read. */
+    refusalAt(subject: LoginSubject, counts: WindowCount[]): Refusal | undefined {
+      return over(counts, keys(subject), false);
+    },
     /** Why the subject must wait before trying again, or undefined. Counts nothing. */
     async refusal(subject: LoginSubject): Promise<Refusal | undefined> {
       const ks = keys(subject);
@@ -143,7 +153,7 @@ export function createLoginThrottle(opts: {
     async release(subject: LoginSubject): Promise<void> {
       const ks = keys(subject);
       await opts.redis.eval(RELEASE, ks.length, ...ks.map((k) => k.key)).catch(() => {
-        for (const k of ks) inMemory(k.key, k.windowMs, -1);
+        for (const k of ks) memory.add(k.key, k.windowMs, -1);
       });
     },
   };

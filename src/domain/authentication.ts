@@ -14,6 +14,29 @@ export const MAX_EXTERNAL_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 const CACHE_TTL_MS = 60_000;
 const CACHE_MAX = 10_000;
 
+/** What a request presents, as its Authorization header says. */
+export type Credentials =
+  { scheme: 'basic'; username: string; password: string } | { scheme: 'bearer'; token: string };
+
+/** A principal recognized without hashing; `login` names the failed-login counters to check. */
+export interface Recognized {
+  principal: Principal;
+  login?: LoginSubject;
+}
+
+/** The answer to a client or account over its failed-login limit, from every path alike. */
+export function loginRefused({ seconds, limit, windowSeconds }: Refusal): AppError {
+  return new AppError('rate-limited', 'Too many failed authentications; retry later.', {
+    headers: {
+      'Retry-After': String(seconds),
+      'RateLimit-Policy': `${limit};w=${windowSeconds}`,
+      'RateLimit-Limit': String(limit),
+      'RateLimit-Remaining': '0',
+      'RateLimit-Reset': String(seconds),
+    },
+  });
+}
+
 export interface JwtSettings {
   secret?: string;
   /** Where an external provider puts the role and customer id: a claim name or dotted path. */
@@ -48,16 +71,9 @@ export function createAuthentication(deps: {
   // Concurrent checks of the same credentials share one hash and one throttle slot.
   const checking = new Map<string, Promise<Principal | undefined>>();
 
-  function refuse({ seconds, limit }: Refusal): never {
+  function refuse(refusal: Refusal): never {
     deps.onRateLimited?.();
-    throw new AppError('rate-limited', 'Too many failed authentications; retry later.', {
-      headers: {
-        'Retry-After': String(seconds),
-        'RateLimit-Limit': String(limit),
-        'RateLimit-Remaining': '0',
-        'RateLimit-Reset': String(seconds),
-      },
-    });
+    throw loginRefused(refusal);
   }
 
   /**
@@ -73,12 +89,9 @@ export function createAuthentication(deps: {
     const subject: LoginSubject = { ip, account: USERNAME.test(username) ? username : undefined };
     const wait = await deps.throttle.refusal(subject);
     if (wait) refuse(wait);
-    const key = createHmac('sha256', cacheKey).update(`${username}\0${password}`).digest('hex');
+    const key = credentialsKey(username, password);
     const user = subject.account ? await deps.users.find(username) : undefined;
-    const hit = verified.get(key);
-    if (user && hit && hit.expires > Date.now() && safeEqual(hit.hash, user.password_hash)) {
-      return toPrincipal(user);
-    }
+    if (user && isVerified(key, user)) return toPrincipal(user);
     let pending = checking.get(key);
     if (!pending) {
       pending = check(user, password, subject, key).finally(() => checking.delete(key));
@@ -109,6 +122,34 @@ export function createAuthentication(deps: {
     if (verified.size >= CACHE_MAX) verified.clear();
     verified.set(key, { hash: user.password_hash, expires: Date.now() + CACHE_TTL_MS });
     return toPrincipal(user);
+  }
+
+  function credentialsKey(username: string, password: string): string {
+    return createHmac('sha256', cacheKey).update(`${username}\0${password}`).digest('hex');
+  }
+
+  function isVerified(key: string, user: UserRecord): boolean {
+    const hit = verified.get(key);
+    return !!hit && hit.expires > Date.now() && safeEqual(hit.hash, user.password_hash);
+  }
+
+  /**
+   * The principal behind credentials that need no hashing: a valid token, or Basic credentials
+   * verified within the last minute (users are looked up only for those). Counts and refuses
+   * nothing: the caller checks the failed-login counters of `login` before trusting Basic.
+   * Anything else is undefined, for `verifyPassword` or `verifyToken` to judge.
+   */
+  async function recognize(credentials: Credentials, ip: string): Promise<Recognized | undefined> {
+    if (credentials.scheme === 'bearer') {
+      const principal = await verifyEitherToken(credentials.token);
+      return principal && { principal };
+    }
+    const { username, password } = credentials;
+    const key = credentialsKey(username, password);
+    if (!USERNAME.test(username) || !verified.has(key)) return undefined;
+    const user = await deps.users.find(username);
+    if (!user || !isVerified(key, user)) return undefined;
+    return { principal: toPrincipal(user), login: { ip, account: username } };
   }
 
   async function issueToken(principal: Principal): Promise<string> {
@@ -168,7 +209,7 @@ export function createAuthentication(deps: {
     return undefined;
   }
 
-  return { verifyPassword, issueToken, verifyToken };
+  return { recognize, verifyPassword, issueToken, verifyToken };
 }
 
 export type Authentication = ReturnType<typeof createAuthentication>;

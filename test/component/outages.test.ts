@@ -103,8 +103,8 @@ describe('a hung Redis', () => {
     try {
       await h.api.get('/orders').set('Authorization', h.basic('manager')).expect(200);
       relay.pause();
-      // The per-IP limiter's call times out (2 s) and falls back to memory; the connection
-      // is dropped, so the per-user limiter and later requests do not wait again.
+      // The rate limits' one call times out (2 s) and falls back to memory; the connection
+      // is dropped, so later calls and requests do not wait again.
       const first = await h.api.get('/orders').set('Authorization', h.basic('manager'));
       expect(first.status).toBe(200);
       expect(h.services.redis.status).not.toBe('ready');

@@ -11,7 +11,7 @@ import { createAuthenticate } from './middleware/authenticate';
 import { clientAddress } from './middleware/client-address';
 import { errorHandler } from './middleware/error-handler';
 import { jsonBody } from './middleware/json-body';
-import { routeMatch } from './middleware/route-match';
+import { createRouteTable, routeMatch } from './middleware/route-match';
 import { observe } from './middleware/observe';
 import { requestContext } from './middleware/request-context';
 import { apiHeaders, corsFor, noStore } from './middleware/security-headers';
@@ -40,6 +40,7 @@ export interface AppDeps extends OrdersRouterDeps {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   const document = loadOpenApiDocument();
+  const routes = createRouteTable(document);
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy);
   app.use(clientAddress);
@@ -47,13 +48,15 @@ export function createApp(deps: AppDeps): Express {
   app.use(observe(deps.logger, deps.metrics));
   app.use(apiHeaders);
   app.use(healthRouter(deps.readiness));
-  app.use(deps.rateLimits.perIp);
+  // Per IP for every request; for a token or cached Basic credentials also per user and the
+  // failed-login limits, in the same Redis call (the principal is then known already).
+  app.use(deps.rateLimits.perRequest(routes.needsCredentials));
   const cors = corsFor(deps.corsOrigins);
   if (cors) app.use(cors);
   app.use(publicRouter(document));
   // Cheap checks first: an unknown route or an unauthenticated client costs no body parsing
   // and no validation (a hostile 156 KB batch once produced a 29 MB list of errors).
-  app.use(routeMatch(document));
+  app.use(routeMatch(routes));
   app.use(createAuthenticate(deps.auth, deps.metrics));
   app.use(deps.rateLimits.perPrincipal);
   app.use(noStore);

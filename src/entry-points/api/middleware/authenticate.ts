@@ -3,7 +3,7 @@ import { Passport, Strategy } from 'passport';
 import { BasicStrategy } from 'passport-http';
 import { AppError } from '../../../lib/app-error';
 import type { Metrics } from '../../../lib/metrics';
-import type { Authentication } from '../../../domain/authentication';
+import type { Authentication, Credentials } from '../../../domain/authentication';
 import type { Principal } from '../../../domain/principal';
 
 declare global {
@@ -15,6 +15,20 @@ declare global {
 }
 
 export const CHALLENGE = 'Basic realm="order-service", Bearer';
+
+/**
+ * The credentials of the Authorization header, read exactly as the strategies below read them
+ * (passport-http's Basic takes the text between the first and second colon as the password),
+ * so cached Basic credentials are recognized only as passport verified them.
+ */
+export function readCredentials(req: Request): Credentials | undefined {
+  const [scheme, value] = (req.headers.authorization ?? '').split(' ');
+  if (!scheme || !value) return undefined;
+  if (scheme.toLowerCase() === 'bearer') return { scheme: 'bearer', token: value };
+  if (!/Basic/i.test(scheme)) return undefined;
+  const [username, password] = Buffer.from(value, 'base64').toString().split(':');
+  return username && password ? { scheme: 'basic', username, password } : undefined;
+}
 
 /** `Authorization: Bearer <JWT>`: our own HS256 tokens or an external provider's. */
 function bearerStrategy(auth: Authentication): Strategy {
@@ -33,7 +47,8 @@ function bearerStrategy(auth: Authentication): Strategy {
 
 /**
  * Basic (users table) or Bearer (JWT). Failures become one 401 problem with both challenges;
- * the authenticated principal is `req.user`.
+ * the authenticated principal is `req.user`. A request the rate limiter already recognized
+ * (a token, or cached Basic credentials, with the failed-login limits checked) passes as is.
  */
 export function createAuthenticate(auth: Authentication, metrics: Metrics): RequestHandler {
   const passport = new Passport();
@@ -47,6 +62,7 @@ export function createAuthenticate(auth: Authentication, metrics: Metrics): Requ
   passport.use(bearerStrategy(auth));
 
   return (req: Request, res: Response, next: NextFunction) => {
+    if (req.user) return next();
     passport.authenticate(
       ['basic', 'bearer'],
       { session: false },

@@ -1,111 +1,141 @@
-import { createHash } from 'node:crypto';
-import type { Request, RequestHandler } from 'express';
-import { MemoryStore, Options, rateLimit, Store } from 'express-rate-limit';
-import type { Redis } from 'ioredis';
-import { RedisStore, RedisReply } from 'rate-limit-redis';
+import type { Request, RequestHandler, Response } from 'express';
+import { ipKeyGenerator } from 'express-rate-limit';
 import { AppError } from '../../../lib/app-error';
-import type { Logger } from '../../../lib/logger';
 import type { Metrics } from '../../../lib/metrics';
+import { Authentication, loginRefused } from '../../../domain/authentication';
+import type { Principal } from '../../../domain/principal';
+import type { LoginThrottle } from '../../../data-access/login-throttle';
+import type { WindowCount } from '../../../data-access/memory-windows';
+import type { RateLimitStore, Step } from '../../../data-access/rate-limit-store';
+import { readCredentials } from './authenticate';
 
 export interface RateLimits {
-  /** Every request, per client IP as resolved through TRUST_PROXY. */
-  perIp: RequestHandler;
-  /** After authentication, per user, so one principal cannot spread load over many IPs. */
+  /**
+   * Every request, per client IP as resolved through TRUST_PROXY. For an operation that needs
+   * credentials and credentials that cost no hashing (a token, Basic credentials verified
+   * within the last minute), also per user and the failed-login limits, in the same Redis
+   * call; the principal is then `req.user`.
+   */
+  perRequest(needsCredentials: (req: Request) => boolean): RequestHandler;
+  /** After authentication, per user for the principals perRequest did not count. */
   perPrincipal: RequestHandler;
 }
 
+/** A limit as the draft-6 RateLimit-* headers describe it. */
+interface Budget {
+  limit: number;
+  remaining: number;
+  resetSeconds: number;
+  refused: boolean;
+  detail: string;
+}
+
 /**
- * Limits shared by every pod through Redis, one store and key prefix per limiter
- * (rate-limit-redis#171). If Redis fails, each limiter counts in process memory instead —
- * limits become per pod, not off — and rate_limit_store_fallbacks_total says so.
+ * The per-IP and per-user limits, shared by every pod through Redis (fixed windows, the keys
+ * rate-limit-redis used). express-rate-limit counts one key per limiter and sets the headers
+ * of one limiter; a request here counts two and reads the failed-login counters in one call,
+ * and answers with the tighter limit, so only its IPv6 keying (a /56 per client) is kept.
  */
 export function createRateLimits(opts: {
-  redis: Redis;
+  store: RateLimitStore;
+  auth: Authentication;
+  throttle: LoginThrottle;
   prefix: string;
   max: number;
   windowSeconds: number;
   metrics: Metrics;
-  logger: Logger;
 }): RateLimits {
-  function store(name: string): Store {
-    const redisStore = new RedisStore({
-      prefix: `${opts.prefix}:rate-limit:${name}:`,
-      sendCommand: async (command: string, ...args: string[]) => {
-        // The store loads its scripts once, at start-up, and would keep a failed load forever
-        // if Redis were down then. A script's SHA1 is known without Redis; EVALSHA answers
-        // NOSCRIPT once Redis is back, and the store loads the script again.
-        if (command === 'SCRIPT' && args[0] === 'LOAD' && opts.redis.status !== 'ready') {
-          return createHash('sha1').update(args[1]!).digest('hex');
-        }
-        return opts.redis.call(command, ...args) as Promise<RedisReply>;
-      },
-    });
-    return withFallback(redisStore, new MemoryStore(), (err) => {
-      opts.metrics.rateLimitFallbacks.inc({ limiter: name });
-      opts.logger.debug('rate limit store failed; counting in memory', {
-        limiter: name,
-        error: err.message,
-      });
+  const { max, windowSeconds } = opts;
+  const countedUser = new WeakSet<Request>();
+  const ipBudgets = new WeakMap<Request, Budget>();
+
+  const step = (limiter: 'ip' | 'principal', key: string): Step => ({
+    limiter,
+    key: `${opts.prefix}:rate-limit:${limiter}:${key}`,
+    limit: max,
+    windowMs: windowSeconds * 1000,
+    mode: 'count',
+  });
+  const ipStep = (req: Request) => step('ip', ipKeyGenerator(req.ip ?? ''));
+  const userStep = (user: Principal) => step('principal', `user:${user.username}`);
+
+  function budget(counted: WindowCount, who: string): Budget {
+    return {
+      limit: max,
+      remaining: Math.max(0, max - counted.count),
+      resetSeconds: Math.max(0, Math.ceil(counted.ttlMs / 1000)),
+      refused: counted.count > max,
+      detail: `More than ${max} requests in ${windowSeconds} s ${who}.`,
+    };
+  }
+
+  function describe(res: Response, b: Budget): void {
+    res.setHeader('RateLimit-Policy', `${b.limit};w=${windowSeconds}`);
+    res.setHeader('RateLimit-Limit', String(b.limit));
+    res.setHeader('RateLimit-Remaining', String(b.remaining));
+    res.setHeader('RateLimit-Reset', String(b.resetSeconds));
+  }
+
+  /** Describes the tighter limit, or refuses by the one that is over. */
+  function admit(res: Response, ...budgets: Budget[]): void {
+    const refused = budgets.find((b) => b.refused);
+    const tightest = budgets.reduce((a, b) =>
+      b.remaining < a.remaining || (b.remaining === a.remaining && b.resetSeconds > a.resetSeconds)
+        ? b
+        : a,
+    );
+    describe(res, refused ?? tightest);
+    if (!refused) return;
+    opts.metrics.rateLimited.inc();
+    throw new AppError('rate-limited', refused.detail, {
+      headers: { 'Retry-After': String(refused.resetSeconds) },
     });
   }
 
-  function limiter(name: string, options: Partial<Options>): RequestHandler {
-    return rateLimit({
-      standardHeaders: 'draft-6',
-      legacyHeaders: false,
-      // TRUST_PROXY=false is an explicit choice (no proxy in front), not a misconfiguration.
-      validate: { xForwardedForHeader: false },
-      store: store(name),
-      handler: (_req, _res, next, options) => {
+  function perRequest(needsCredentials: (req: Request) => boolean): RequestHandler {
+    return async (req, res, next) => {
+      const credentials = needsCredentials(req) ? readCredentials(req) : undefined;
+      // A lookup that fails (MySQL down) is the authentication's to report, once counted.
+      let failure: unknown;
+      const recognized = credentials
+        ? await opts.auth.recognize(credentials, req.ip ?? '').catch((err: unknown) => {
+            failure = err;
+            return undefined;
+          })
+        : undefined;
+      const login = recognized?.login;
+      const loginSteps = login ? opts.throttle.steps(login) : [];
+      const counts = await opts.store.check([
+        ipStep(req),
+        ...loginSteps,
+        ...(recognized ? [userStep(recognized.principal)] : []),
+      ]);
+      const ip = budget(counts[0]!, 'from this address');
+      ipBudgets.set(req, ip);
+      admit(res, ip);
+      if (failure) throw failure;
+      if (!recognized) return next();
+      const refusal =
+        login && opts.throttle.refusalAt(login, counts.slice(1, 1 + loginSteps.length));
+      if (refusal) {
         opts.metrics.rateLimited.inc();
-        // express-rate-limit has already set Retry-After and the RateLimit-* headers.
-        next(new AppError('rate-limited', String(options.message)));
-      },
-      ...options,
-    });
+        throw loginRefused(refusal);
+      }
+      admit(res, ip, budget(counts[1 + loginSteps.length]!, 'for this user'));
+      req.user = recognized.principal;
+      countedUser.add(req);
+      next();
+    };
   }
 
-  const window = opts.windowSeconds;
-  return {
-    perIp: limiter('ip', {
-      windowMs: window * 1000,
-      limit: opts.max,
-      message: `More than ${opts.max} requests in ${window} s from this address.`,
-    }),
-    perPrincipal: limiter('principal', {
-      windowMs: window * 1000,
-      limit: opts.max,
-      keyGenerator: (req: Request) => `user:${req.user?.username}`,
-      skip: (req: Request) => !req.user,
-      message: `More than ${opts.max} requests in ${window} s for this user.`,
-    }),
+  const perPrincipal: RequestHandler = async (req, res, next) => {
+    if (!req.user || countedUser.has(req)) return next();
+    const [counted] = await opts.store.check([userStep(req.user)]);
+    const user = budget(counted!, 'for this user');
+    const ip = ipBudgets.get(req);
+    admit(res, ...(ip ? [ip, user] : [user]));
+    next();
   };
-}
 
-/** A store that falls back to another (process memory) for each call the first one fails. */
-function withFallback(
-  primary: Store,
-  fallback: MemoryStore,
-  onFallback: (err: Error) => void,
-): Store {
-  async function attempt<T>(call: (store: Store) => Promise<T> | T): Promise<T> {
-    try {
-      return await call(primary);
-    } catch (err) {
-      onFallback(err as Error);
-      return call(fallback);
-    }
-  }
-  return {
-    prefix: primary.prefix,
-    async init(options) {
-      fallback.init(options);
-      await primary.init?.(options);
-    },
-    get: (key) => attempt((s) => s.get!(key)),
-    increment: (key) => attempt((s) => s.increment(key)),
-    decrement: (key) => attempt((s) => s.decrement(key)),
-    resetKey: (key) => attempt((s) => s.resetKey(key)),
-    shutdown: () => fallback.shutdown(),
-  };
+  return { perRequest, perPrincipal };
 }
