@@ -96,6 +96,10 @@ export function createProcessOrders(deps: {
       throw asOutage(err);
     }
     counts.missing = new Set(orderIds).size - orders.length;
+    // In the job's order (a request's): a batch's orders complete in one transaction, and the
+    // read models take the name of the later of two orders placed at the same millisecond.
+    const position = new Map(orderIds.map((id, i) => [id, i]));
+    orders.sort((a, b) => position.get(a.order_id)! - position.get(b.order_id)!);
     const errors: unknown[] = [];
     const one = (order: Order) =>
       runWithContext({ ...currentContext(), order_id: order.order_id }, () =>

@@ -12,7 +12,8 @@ export interface BatcherOptions<T> {
 /**
  * Natural batching (group commit): a call made while `concurrency` flushes are running waits,
  * and every call waiting when one ends goes into the next flush together. An idle batcher
- * flushes a call at once, so it adds no delay; under load, many calls share one round trip.
+ * flushes at the end of the current tick (a microtask), so it adds no delay and the calls made
+ * together (the orders of one job) share a flush; under load, many calls share one round trip.
  * A flush that throws fails each of its calls with that error.
  */
 export function createBatcher<T, R>(
@@ -21,6 +22,16 @@ export function createBatcher<T, R>(
 ): (item: T) => Promise<R> {
   const waiting: { item: T; resolve: (value: R) => void; reject: (error: unknown) => void }[] = [];
   let running = 0;
+  let scheduled = false;
+
+  function schedule(): void {
+    if (scheduled || running >= concurrency) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      scheduled = false;
+      void run();
+    });
+  }
 
   function take() {
     let size = 0;
@@ -56,6 +67,6 @@ export function createBatcher<T, R>(
   return (item) =>
     new Promise<R>((resolve, reject) => {
       waiting.push({ item, resolve, reject });
-      if (running < concurrency) void run();
+      schedule();
     });
 }

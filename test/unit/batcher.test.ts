@@ -21,16 +21,20 @@ function recorder() {
 }
 
 describe('createBatcher (group commit)', () => {
-  it('flushes a lone call at once, and groups the calls that arrive meanwhile', async () => {
+  it('flushes the calls of one tick together at once, and groups those arriving meanwhile', async () => {
     const r = recorder();
     const call = createBatcher(r.flush);
-    const first = call(1);
-    const later = [call(2), call(3), call(4)];
-    expect(r.batches).toEqual([[1]]);
+    const first = [call(1), call(2)];
+    await Promise.resolve();
+    expect(r.batches).toEqual([[1, 2]]);
+    const later = [call(3), call(4), call(5)];
     await r.releaseAll();
     await r.releaseAll();
-    expect(await Promise.all([first, ...later])).toEqual([10, 20, 30, 40]);
-    expect(r.batches).toEqual([[1], [2, 3, 4]]);
+    expect(await Promise.all([...first, ...later])).toEqual([10, 20, 30, 40, 50]);
+    expect(r.batches).toEqual([
+      [1, 2],
+      [3, 4, 5],
+    ]);
   });
 
   it('gives each call its own outcome: one failure fails only its call', async () => {
@@ -55,7 +59,11 @@ describe('createBatcher (group commit)', () => {
   it('runs up to `concurrency` flushes and caps a batch by size, never splitting an item', async () => {
     const r = recorder();
     const call = createBatcher(r.flush, { concurrency: 2, maxSize: 5, sizeOf: (n) => n });
-    const all = [call(1), call(2), call(3), call(2), call(9), call(1)];
+    const all = [call(1)];
+    await Promise.resolve();
+    all.push(call(2));
+    await Promise.resolve();
+    all.push(call(3), call(2), call(9), call(1));
     expect(r.batches).toEqual([[1], [2]]);
     for (let i = 0; i < 6; i++) await r.releaseAll();
     await Promise.all(all);
