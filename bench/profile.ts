@@ -11,7 +11,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { deletePrefixes } from '../test/helpers/redis-keys';
-import { createCleanup, dropDatabases } from './cleanup';
+import { createCleanup, dropDatabases, runBench } from './cleanup';
 import { preflight } from './options';
 import { profileMarkdown, summarizeProfile } from './profile-summary';
 import * as targets from './targets';
@@ -70,13 +70,4 @@ async function main(): Promise<void> {
   console.log(`\nProfile: ${path.join(DIR, file)}`);
 }
 
-main()
-  .then(() => cleanup.run())
-  .then(
-    () => process.exit(0),
-    async (err: Error) => {
-      console.error(`bench:profile could not run: ${err.stack ?? err.message}`);
-      await cleanup.run();
-      process.exit(1);
-    },
-  );
+runBench(main, cleanup);

@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import type { Knex } from 'knex';
 import { createDb } from '../src/data-access/db';
 import { deletePrefixes } from '../test/helpers/redis-keys';
-import { createCleanup, dropDatabases } from './cleanup';
+import { createCleanup, dropDatabases, runBench } from './cleanup';
 import { describeMachine, machineLine } from './machine';
 import { log } from './measure';
 import { preflight } from './options';
@@ -38,7 +38,6 @@ const SERVER = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 const WARM_UP_S = 2;
 
 const cleanup = createCleanup();
-let interrupted = false;
 
 function parseReadOptions() {
   const { values } = parseArgs({
@@ -199,21 +198,4 @@ async function main(): Promise<void> {
   console.log(`\nRaw JSON: ${opts.out} (total ${totalS.toFixed(0)} s)`);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    log(`${signal}: cleaning up`);
-    void cleanup.run().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .then(() => cleanup.run())
-  .then(
-    () => process.exit(0),
-    async (err: Error) => {
-      if (!interrupted) console.error(`bench: could not run: ${err.stack ?? err.message}`);
-      await cleanup.run();
-      process.exit(interrupted ? 130 : 1);
-    },
-  );
+runBench(main, cleanup);

@@ -19,7 +19,7 @@ import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { startCluster } from '../test/galera/helpers/cluster';
 import { deletePrefixes } from '../test/helpers/redis-keys';
-import { createCleanup, dropDatabases } from './cleanup';
+import { createCleanup, dropDatabases, runBench } from './cleanup';
 import { describeMachine, machineLine } from './machine';
 import { Bench, log, measure, SCENARIOS } from './measure';
 import { parseOptions, preflight } from './options';
@@ -30,7 +30,6 @@ import * as targets from './targets';
 const REDIS = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const cleanup = createCleanup();
-let interrupted = false;
 
 /** The MySQL server to use: the local one, or node 1 of a fresh Galera cluster. */
 async function mysqlServer(galera: boolean): Promise<{ url: string; stop?: () => Promise<void> }> {
@@ -147,21 +146,4 @@ async function main(): Promise<void> {
   console.log(`\nRaw JSON: ${file} (total ${totalS.toFixed(0)} s)`);
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    log(`${signal}: cleaning up`);
-    void cleanup.run().finally(() => process.exit(130));
-  });
-}
-
-main()
-  .then(() => cleanup.run())
-  .then(
-    () => process.exit(0),
-    async (err: Error) => {
-      if (!interrupted) console.error(`bench: could not run: ${err.stack ?? err.message}`);
-      await cleanup.run();
-      process.exit(interrupted ? 130 : 1);
-    },
-  );
+runBench(main, cleanup);

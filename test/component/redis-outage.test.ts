@@ -1,24 +1,18 @@
-import type { ChildProcess } from 'node:child_process';
 import { Harness, orderBody, startHarness, waitUntil } from '../helpers/harness';
-import { freePort, startRedis, stop } from '../helpers/processes';
+import { PrivateRedis, startPrivateRedis } from '../helpers/private-redis';
 
 let h: Harness;
-let redis: ChildProcess;
-let port: number;
+let redis: PrivateRedis;
 
 beforeAll(async () => {
-  port = await freePort();
-  redis = await startRedis(port);
-  h = await startHarness(
-    { REDIS_URL: `redis://127.0.0.1:${port}` },
-    { jobBackoffMs: 10, reconcileStaleAfterMs: 0 },
-  );
+  redis = await startPrivateRedis();
+  h = await startHarness({ REDIS_URL: redis.url }, { jobBackoffMs: 10, reconcileStaleAfterMs: 0 });
   await h.startWorkers();
 });
 afterAll(async () => {
-  if (redis.exitCode !== null) redis = await startRedis(port);
+  await redis.ensureRunning();
   await h.stop();
-  await stop(redis);
+  await redis.stop();
 });
 
 const statusOf = async (id: string) =>
@@ -33,7 +27,7 @@ describe('a Redis outage', () => {
       .expect(201);
     await waitUntil(async () => (await statusOf('before')) === 'completed');
 
-    await stop(redis);
+    await redis.stop();
     await waitUntil(async () => h.services.redis.status !== 'ready', {
       what: 'the client to notice',
     });
@@ -54,7 +48,7 @@ describe('a Redis outage', () => {
     expect(h.logs.some((l) => l.includes('enqueue failed'))).toBe(true);
 
     // A fresh Redis: every queued job and scheduler is gone, as after a restart without AOF.
-    redis = await startRedis(port);
+    await redis.start();
     await waitUntil(async () => (await statusOf('during')) === 'completed', {
       timeoutMs: 30_000,
       what: 'the order placed during the outage',

@@ -1,25 +1,19 @@
-import type { ChildProcess } from 'node:child_process';
 import { Harness, startHarness, waitUntil } from '../helpers/harness';
 import { storeFailedOrders } from '../helpers/failed-orders';
-import { freePort, startRedis, stop } from '../helpers/processes';
+import { PrivateRedis, startPrivateRedis } from '../helpers/private-redis';
 
 let h: Harness;
-let redis: ChildProcess;
-let port: number;
+let redis: PrivateRedis;
 
 beforeAll(async () => {
-  port = await freePort();
-  redis = await startRedis(port);
-  h = await startHarness(
-    { REDIS_URL: `redis://127.0.0.1:${port}` },
-    { jobBackoffMs: 10, reconcileStaleAfterMs: 0 },
-  );
+  redis = await startPrivateRedis();
+  h = await startHarness({ REDIS_URL: redis.url }, { jobBackoffMs: 10, reconcileStaleAfterMs: 0 });
   await h.startWorkers();
 });
 afterAll(async () => {
-  if (redis.exitCode !== null) redis = await startRedis(port);
+  await redis.ensureRunning();
   await h.stop();
-  await stop(redis);
+  await redis.stop();
 });
 
 const statusOf = async (id: string) =>
@@ -31,7 +25,7 @@ describe('retrying failed orders while Redis is down', () => {
     await storeFailedOrders(h, ['outage-one'], 'c-outage', failedAt);
     await storeFailedOrders(h, ['outage-bulk-1', 'outage-bulk-2'], 'c-outage-bulk', failedAt);
 
-    await stop(redis);
+    await redis.stop();
     await waitUntil(async () => h.services.redis.status !== 'ready', {
       what: 'the client to notice',
     });
@@ -61,7 +55,7 @@ describe('retrying failed orders while Redis is down', () => {
     );
 
     // A fresh Redis: nothing the api tried to enqueue is there; MySQL says what is pending.
-    redis = await startRedis(port);
+    await redis.start();
     await waitUntil(
       async () => {
         const rows = await h.services

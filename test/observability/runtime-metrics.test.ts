@@ -1,10 +1,9 @@
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { buildInfo } from '../../src/lib/build-info';
 import { createMetrics } from '../../src/lib/metrics';
 import { Harness, pendingOrder, startHarness, waitUntil } from '../helpers/harness';
-import { freePort, startRedis, stop } from '../helpers/processes';
+import { PrivateRedis, startPrivateRedis } from '../helpers/private-redis';
 import { parseSamples, scrape, valueOf } from './helpers/prometheus-text';
 
 const packageVersion = (
@@ -157,21 +156,19 @@ describe('per-process gauges', () => {
 
 describe('per-process gauges during a Redis outage', () => {
   let h: Harness;
-  let redis: ChildProcess;
-  let port: number;
+  let redis: PrivateRedis;
   beforeAll(async () => {
-    port = await freePort();
-    redis = await startRedis(port);
-    h = await startHarness({ REDIS_URL: `redis://127.0.0.1:${port}` });
+    redis = await startPrivateRedis();
+    h = await startHarness({ REDIS_URL: redis.url });
   });
   afterAll(async () => {
-    if (redis.exitCode !== null) redis = await startRedis(port);
+    await redis.ensureRunning();
     await h?.stop();
-    await stop(redis);
+    await redis.stop();
   });
 
   it('turn Redis down and not ready, keep MySQL up, and recover when Redis is back', async () => {
-    await stop(redis);
+    await redis.stop();
     const down = await waitUntil(
       async () => {
         const samples = await scrape(h.services.metrics.registry);
@@ -187,7 +184,7 @@ describe('per-process gauges during a Redis outage', () => {
     expect(valueOf(down, 'dependency_up', { dependency: 'redis' })).toBe(0);
     expect(valueOf(down, 'dependency_up', { dependency: 'mysql' })).toBe(1);
 
-    redis = await startRedis(port);
+    await redis.start();
     const up = await waitUntil(
       async () => {
         const samples = await scrape(h.services.metrics.registry);
