@@ -21,6 +21,7 @@ import { publicRouter } from './routes/public-router';
 import { healthRouter } from './routes/health-router';
 import { ordersRouter, OrdersRouterDeps } from './routes/orders-router';
 import { defaultPageSize, loadOpenApiDocument } from './openapi-document';
+import { cacheOpenApiRoutePatterns } from './openapi-route-cache';
 
 export interface AppDeps extends OrdersRouterDeps {
   trustProxy: number | string[] | false;
@@ -61,6 +62,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(deps.rateLimits.perPrincipal);
   app.use(noStore);
   app.use(jsonBody);
+  cacheOpenApiRoutePatterns();
   app.use(
     OpenApiValidator.middleware({
       apiSpec: document as unknown as OpenAPIV3.DocumentV3_1,
