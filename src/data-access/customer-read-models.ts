@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { Money } from '../domain/money';
-import type { Order } from '../domain/order';
+import type { OrderToProcess } from '../domain/order';
 
 /*
  * The customer read models are kept exact by updating them in the transaction that marks an
@@ -11,7 +11,7 @@ import type { Order } from '../domain/order';
  */
 export async function updateCustomerReadModels(
   trx: Knex.Transaction,
-  orders: Order[],
+  orders: OrderToProcess[],
 ): Promise<void> {
   if (orders.length === 0) return;
   // One row per key, however many orders of the batch share it. Rows are locked in one order
@@ -125,7 +125,7 @@ interface SummaryRow {
   last_order_at: Date;
 }
 
-function pick(order: Order) {
+function pick(order: OrderToProcess) {
   return { customer_id: order.customer_id, currency: order.currency };
 }
 

@@ -5,6 +5,7 @@ import {
   FINISHED_STATUSES,
   Order,
   OrderStatus,
+  OrderToProcess,
   Transition,
   UNFINISHED_STATUSES,
 } from '../domain/order';
@@ -48,7 +49,7 @@ export interface StepGuard {
   /** The update applies only at this version (If-Match, or the version the caller read). */
   expectedVersion?: number;
   /** The order as already read by the caller: its items, customer and currency never change. */
-  loaded?: Order;
+  loaded?: OrderToProcess;
   /** Who asked for the step, for the history row. */
   actor?: string;
 }
@@ -93,6 +94,16 @@ type OrderRow = {
   updated_at: Date;
   completed_at: Date | null;
 };
+
+interface ItemRow {
+  order_id: string;
+  line_no: number;
+  sku: string;
+  name: string;
+  quantity: number;
+  unit_price: string;
+  line_total: string;
+}
 
 export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
   /** Rows of every unit in one transaction: multi-row INSERTs per table. */
@@ -174,10 +185,11 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
     return (await hydrate(trx, [row]))[0];
   }
 
-  /** The orders with these ids that exist, in no particular order (two queries). */
-  async function findOrders(orderIds: string[]): Promise<Order[]> {
+  /** The orders with these ids that exist, without their history, in no particular order. */
+  async function findOrders(orderIds: string[]): Promise<OrderToProcess[]> {
     if (orderIds.length === 0) return [];
-    return hydrate(db, await db<OrderRow>('orders').whereIn('order_id', orderIds));
+    const rows = await db<OrderRow>('orders').whereIn('order_id', orderIds);
+    return toOrders(rows, await itemsOf(db, rows));
   }
 
   async function listOrders(page: OrderPage): Promise<Order[]> {
@@ -316,7 +328,7 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
    * models aggregated. Says, per order given, whether this call moved it (an id given twice is
    * moved once).
    */
-  async function completeGroup(orders: Order[]): Promise<Outcome<boolean>[]> {
+  async function completeGroup(orders: OrderToProcess[]): Promise<Outcome<boolean>[]> {
     let moved: Set<string>;
     try {
       moved = await withTransaction(db, (trx) => completeInTransaction(trx, orders), retry);
@@ -341,7 +353,7 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
     });
   }
 
-  async function completeInTransaction(trx: Knex.Transaction, orders: Order[]) {
+  async function completeInTransaction(trx: Knex.Transaction, orders: OrderToProcess[]) {
     const ids = [...new Set(orders.map((o) => o.order_id))].sort();
     const rows: { order_id: string; version: number }[] = await trx('orders')
       .select('order_id', 'version')
@@ -387,7 +399,7 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
    * with the other orders the worker completes at that moment (group commit). False when it
    * was not pending any more (a redelivered job, a cancel that won).
    */
-  function completePending(order: Order): Promise<boolean> {
+  function completePending(order: OrderToProcess): Promise<boolean> {
     return completeGrouped(order);
   }
 
@@ -492,13 +504,39 @@ function toRow(o: Order): OrderRow {
 /** Rows to orders: items and history for the whole page in two queries. */
 async function hydrate(db: Knex, rows: OrderRow[]): Promise<Order[]> {
   if (rows.length === 0) return [];
-  const ids = rows.map((r) => r.order_id);
   const [items, history] = await Promise.all([
-    db('order_items').whereIn('order_id', ids).orderBy(['order_id', 'line_no']),
-    db('order_status_history').whereIn('order_id', ids).orderBy(['order_id', 'version']),
+    itemsOf(db, rows),
+    db('order_status_history')
+      .whereIn(
+        'order_id',
+        rows.map((r) => r.order_id),
+      )
+      .orderBy(['order_id', 'version']),
   ]);
-  const itemsOf = groupBy(items, (i) => i.order_id);
   const historyOf = groupBy(history, (h) => h.order_id);
+  return toOrders(rows, items).map((o) => ({
+    ...o,
+    status_history: (historyOf.get(o.order_id) ?? []).map((h) => ({
+      status: h.status,
+      at: h.at,
+      ...(typeof h.actor === 'string' ? { actor: h.actor } : {}),
+    })),
+  }));
+}
+
+/** The items of these orders' rows, by order id. */
+async function itemsOf(db: Knex, rows: OrderRow[]) {
+  if (rows.length === 0) return new Map<string, ItemRow[]>();
+  const items: ItemRow[] = await db('order_items')
+    .whereIn(
+      'order_id',
+      rows.map((r) => r.order_id),
+    )
+    .orderBy(['order_id', 'line_no']);
+  return groupBy(items, (i) => i.order_id);
+}
+
+function toOrders(rows: OrderRow[], itemsOf: Map<string, ItemRow[]>): OrderToProcess[] {
   return rows.map((r) => {
     const digits = minorUnits(r.currency) ?? 0;
     return {
@@ -511,11 +549,6 @@ async function hydrate(db: Knex, rows: OrderRow[]): Promise<Order[]> {
         quantity: i.quantity,
         unit_price: formatMoney(i.unit_price, digits),
         line_total: formatMoney(i.line_total, digits),
-      })),
-      status_history: (historyOf.get(r.order_id) ?? []).map((h) => ({
-        status: h.status,
-        at: h.at,
-        ...(typeof h.actor === 'string' ? { actor: h.actor } : {}),
       })),
     };
   });

@@ -53,6 +53,9 @@ export interface Order {
   status_history: StatusChange[];
 }
 
+/** An order as the worker reads it: everything but its history, which processing never needs. */
+export type OrderToProcess = Omit<Order, 'status_history'>;
+
 /** The lifecycle: which status may follow which. */
 export const TRANSITIONS: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
   pending: ['processing', 'cancelled'],

@@ -4,7 +4,7 @@ import { unavailableDependency } from '../data-access/dependency-errors';
 import type { Metrics } from '../lib/metrics';
 import { currentContext, runWithContext } from '../lib/request-context';
 import type { OrderRepository } from '../data-access/order-repository';
-import { canTransition, Order, Transition, transition } from './order';
+import { canTransition, OrderToProcess, Transition, transition } from './order';
 
 export type ProcessOutcome = 'completed' | 'skipped' | 'missing';
 
@@ -12,7 +12,7 @@ export type ProcessOutcome = 'completed' | 'skipped' | 'missing';
  * The work of processing an order before it counts as completed (payment capture, stock
  * reservation). The service ships none; it is the seam where such a step goes.
  */
-export type Fulfil = (order: Order) => Promise<void>;
+export type Fulfil = (order: OrderToProcess) => Promise<void>;
 
 export function createProcessOrders(deps: {
   orders: OrderRepository;
@@ -27,13 +27,13 @@ export function createProcessOrders(deps: {
     deps.logger.info('order status changed', { from, to });
   }
 
-  async function move(orderId: string, step: Transition, order?: Order): Promise<boolean> {
+  async function move(orderId: string, step: Transition, order?: OrderToProcess): Promise<boolean> {
     const moved = await deps.orders.transition(orderId, step, { loaded: order });
     if (moved) record(step);
     return moved;
   }
 
-  function completed(order: Order): ProcessOutcome {
+  function completed(order: OrderToProcess): ProcessOutcome {
     deps.metrics.processingDuration.observe((Date.now() - order.created_at.getTime()) / 1000);
     return 'completed';
   }
@@ -43,7 +43,7 @@ export function createProcessOrders(deps: {
    * stale job for a cancelled order, or two workers racing all end with one effect. On the
    * last attempt a failure marks the order failed.
    */
-  async function processOne(order: Order, lastAttempt: boolean): Promise<ProcessOutcome> {
+  async function processOne(order: OrderToProcess, lastAttempt: boolean): Promise<ProcessOutcome> {
     try {
       let status = order.status;
       // With no fulfilment step, nothing happens between the two steps: one commit for both,
@@ -89,7 +89,7 @@ export function createProcessOrders(deps: {
     lastAttempt: boolean,
   ): Promise<Record<ProcessOutcome, number>> {
     const counts: Record<ProcessOutcome, number> = { completed: 0, skipped: 0, missing: 0 };
-    let orders: Order[];
+    let orders: OrderToProcess[];
     try {
       orders = await deps.orders.findOrders(orderIds);
     } catch (err) {
@@ -101,7 +101,7 @@ export function createProcessOrders(deps: {
     const position = new Map(orderIds.map((id, i) => [id, i]));
     orders.sort((a, b) => position.get(a.order_id)! - position.get(b.order_id)!);
     const errors: unknown[] = [];
-    const one = (order: Order) =>
+    const one = (order: OrderToProcess) =>
       runWithContext({ ...currentContext(), order_id: order.order_id }, () =>
         processOne(order, lastAttempt),
       ).then(

@@ -36,6 +36,26 @@ describe('order processing without a fulfilment step', () => {
     expect(new Set(jobs.flatMap((j) => j.data.orderIds))).toEqual(new Set(ids));
   });
 
+  it('processes a job of orders in statements that do not grow with its size', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `stmts-${i}`);
+    await h.services.repositories.orders.insertOrders(ids.map((id) => pendingOrder(id, 'c-stmts')));
+    const statements: string[] = [];
+    const listen = (q: { sql: string }) => void statements.push(q.sql);
+    h.services.db.on('query', listen);
+    try {
+      const counts = await h.roles.worker.useCases.processOrders(ids, false);
+      expect(counts).toEqual({ completed: 20, skipped: 0, missing: 0 });
+    } finally {
+      h.services.db.off('query', listen);
+    }
+    // The orders and their items (no history: processing never reads it), then one
+    // transaction: BEGIN, lock, update, history, three read models, COMMIT.
+    expect(statements.filter((sql) => /order_status_history/.test(sql))).toEqual([
+      expect.stringMatching(/^insert/i),
+    ]);
+    expect(statements).toHaveLength(10);
+  });
+
   it('commits both steps at once, recording each in the history and the read models', async () => {
     await h.services.repositories.orders.insertOrders([pendingOrder('one-1', 'c-one')]);
     const commits: string[] = [];
