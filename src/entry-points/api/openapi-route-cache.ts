@@ -21,7 +21,11 @@ export function cacheOpenApiRoutePatterns(): void {
   const compiled = new Map<string, unknown>();
   const cached: PathToRegexp = (path, options = {}) => {
     if (typeof path !== 'string') return compile(path, options);
-    const key = `${path}\0${JSON.stringify(options)}`;
+    // The validator passes { sensitive, strict }; other options would be compiled each time.
+    if (Object.keys(options).some((k) => k !== 'sensitive' && k !== 'strict')) {
+      return compile(path, options);
+    }
+    const key = `${path}\0${Boolean(options.sensitive)}\0${Boolean(options.strict)}`;
     let result = compiled.get(key);
     if (result === undefined) compiled.set(key, (result = compile(path, options)));
     return result;
