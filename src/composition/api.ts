@@ -55,18 +55,17 @@ export function composeApi(core: Core, options: ApiOptions) {
       logger.debug('login throttle store failed; counting in memory', { error: err.message });
     },
   });
-  // Subscribed connections block like a worker's: it queues its SUBSCRIBE until connected and
+  // A subscribed connection waits like a worker's: it queues its SUBSCRIBE until connected and
   // retries forever; while it is down, cached keys are trusted for under a second only.
   const revocationsConnection = createRedis(config.redisUrl, 'worker', logger);
-  const apiKeys = createApiKeyRepository(
-    core.db,
-    createApiKeyRevocations({
-      publisher: redis,
-      subscriber: revocationsConnection,
-      prefix,
-      logger,
-    }),
-    (err) => logger.debug('api key last use not recorded', { error: err.message }),
+  const revocations = createApiKeyRevocations({
+    publisher: redis,
+    subscriber: revocationsConnection,
+    prefix,
+    logger,
+  });
+  const apiKeys = createApiKeyRepository(core.db, revocations, (err) =>
+    logger.debug('api key last use not recorded', { error: err.message }),
   );
   const auth = createAuthentication({
     users: repositories.users,
@@ -131,7 +130,13 @@ export function composeApi(core: Core, options: ApiOptions) {
 
   const shutdownSteps: ShutdownStep[] = [
     { name: 'password hashing', run: () => hasher.close() },
-    { name: 'api key revocations redis', run: () => closeRedis(revocationsConnection) },
+    {
+      name: 'api key revocations redis',
+      run: async () => {
+        revocations.stop();
+        await closeRedis(revocationsConnection);
+      },
+    },
   ];
   return { app, auth, hasher, useCases: { placeOrders }, shutdownSteps };
 }

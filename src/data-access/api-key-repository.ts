@@ -17,12 +17,13 @@ export interface ApiKeyRecord {
 }
 
 /**
- * How long a looked-up key (or its absence) is trusted: long only while the revocation feed
- * is subscribed (a revocation drops the copy at once), otherwise short enough that a revoked
- * key is refused everywhere within a second even when Redis is lost.
+ * How long a looked-up key (or its absence) is trusted: up to the long TTL while the
+ * revocation feed confirms it missed nothing (a revocation drops the copy at once), otherwise
+ * the short one, so a revoked key is refused on every pod within a second even when Redis is
+ * lost, stalled or a message went astray.
  */
 export const API_KEY_CACHE_TTL_MS = 10_000;
-export const API_KEY_UNTRUSTED_TTL_MS = 900;
+export const API_KEY_UNCONFIRMED_TTL_MS = 900;
 const CACHE_MAX = 10_000;
 /** last_used_at is written at most this often per key (per pod, and skipped when another pod
  *  wrote it within the same time). */
@@ -42,37 +43,48 @@ const COLUMNS = [
   'revoked_at',
 ] as const;
 
+interface Cached {
+  key: ApiKeyRecord | undefined;
+  /** When the lookup began: the row is at least this fresh. */
+  loadedAt: number;
+  /** A revocation was heard while it ran. */
+  straddled: boolean;
+}
+
 export function createApiKeyRepository(
   db: Db,
   revocations: ApiKeyRevocations,
   onTouchFailed: (err: Error) => void = () => undefined,
 ) {
-  const cache = new Map<string, { key: ApiKeyRecord | undefined; expires: number }>();
+  const cache = new Map<string, Cached>();
   const lastWritten = new Map<string, number>();
-  // Bumped by every revocation heard: a lookup that straddles one is not cached for long.
+  // Bumped by every revocation heard: a lookup that straddles one gets the short TTL only.
   let epoch = 0;
   revocations.onRevoked((id) => {
     epoch++;
     cache.delete(id);
   });
 
+  function fresh(entry: Cached, now: number): boolean {
+    const age = now - entry.loadedAt;
+    if (age < API_KEY_UNCONFIRMED_TTL_MS) return true;
+    return (
+      !entry.straddled && age < API_KEY_CACHE_TTL_MS && revocations.covers(entry.loadedAt, now)
+    );
+  }
+
   /** The key by id, from a cache: every request authenticated by a key asks. */
   async function find(id: string): Promise<ApiKeyRecord | undefined> {
-    const now = Date.now();
     const cached = cache.get(id);
-    if (cached && cached.expires > now) return cached.key;
+    if (cached && fresh(cached, Date.now())) return cached.key;
+    const loadedAt = Date.now();
     const started = epoch;
     const key = await db<ApiKeyRecord>('api_keys')
       .select(...COLUMNS)
       .where({ id })
       .first();
-    const since = revocations.trustedSince();
-    const trusted = since !== undefined && since <= now && started === epoch;
     if (cache.size >= CACHE_MAX) cache.clear();
-    cache.set(id, {
-      key,
-      expires: now + (trusted ? API_KEY_CACHE_TTL_MS : API_KEY_UNTRUSTED_TTL_MS),
-    });
+    cache.set(id, { key, loadedAt, straddled: started !== epoch });
     return key;
   }
 

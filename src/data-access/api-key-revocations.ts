@@ -1,11 +1,18 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger';
 
+/** How often the subscribed connection is pinged, and how recent an answer must be. */
+const HEARTBEAT_MS = 200;
+export const REVOCATIONS_CONFIRMED_WITHIN_MS = 750;
+/** A ping unanswered this long: the connection is dropped so that it reconnects. */
+const STALLED_MS = 3000;
+
 /**
- * Revoked key ids, told to every api pod through Redis pub/sub on a connection of its own
- * (a subscribed connection can do nothing else). `trustedSince` is when the subscription was
- * last (re)established, undefined while it is down: only while it holds can a cached key be
- * trusted for long, since a message published meanwhile is lost, not queued.
+ * Revoked key ids, told to every api pod through Redis pub/sub on a connection of its own (a
+ * subscribed connection can do nothing else). Pub/sub loses what it cannot deliver, so the
+ * connection is pinged: Redis answers a PING after every message published before it, so an
+ * answer proves that no revocation published before the PING was missed. `covers` says
+ * whether a key read at `loadedAt` is still known not to have been revoked since.
  */
 export function createApiKeyRevocations(opts: {
   publisher: Redis;
@@ -15,17 +22,22 @@ export function createApiKeyRevocations(opts: {
 }) {
   const channel = `${opts.prefix}:api-keys:revoked`;
   const handlers: ((id: string) => void)[] = [];
-  let trustedSince: number | undefined;
   const { subscriber } = opts;
+  /** When the current subscription was confirmed; undefined while there is none. */
+  let subscribedAt: number | undefined;
+  /** When the latest answered PING was sent: every message published before was heard. */
+  let confirmedAt: number | undefined;
+  let pingSentAt: number | undefined;
 
   const lost = () => {
-    trustedSince = undefined;
+    subscribedAt = undefined;
+    confirmedAt = undefined;
+    pingSentAt = undefined;
   };
   subscriber.on('close', lost);
-  subscriber.on('end', lost);
   subscriber.on('ready', () => {
     subscriber.subscribe(channel).then(
-      () => (trustedSince = Date.now()),
+      () => (subscribedAt = Date.now()),
       (err: Error) =>
         opts.logger.debug('api key revocations: subscribe failed', { error: err.message }),
     );
@@ -34,22 +46,52 @@ export function createApiKeyRevocations(opts: {
     if (from === channel) for (const handler of handlers) handler(id);
   });
 
+  function heartbeat(): void {
+    if (subscribedAt === undefined || subscriber.status !== 'ready') return;
+    if (pingSentAt !== undefined) {
+      if (Date.now() - pingSentAt > STALLED_MS) subscriber.disconnect(true);
+      return;
+    }
+    const sent = Date.now();
+    pingSentAt = sent;
+    subscriber.ping().then(
+      () => {
+        if (pingSentAt === sent) pingSentAt = undefined;
+        if (subscribedAt !== undefined) confirmedAt = Math.max(confirmedAt ?? 0, sent);
+      },
+      () => undefined,
+    );
+  }
+  const timer = setInterval(heartbeat, HEARTBEAT_MS);
+  timer.unref();
+
   return {
-    trustedSince: () => trustedSince,
+    /**
+     * Whether every revocation published after `loadedAt` and more than
+     * REVOCATIONS_CONFIRMED_WITHIN_MS ago has been heard (and so its key dropped).
+     */
+    covers(loadedAt: number, now: number): boolean {
+      return (
+        subscribedAt !== undefined &&
+        subscribedAt <= loadedAt &&
+        confirmedAt !== undefined &&
+        now - confirmedAt < REVOCATIONS_CONFIRMED_WITHIN_MS
+      );
+    },
     onRevoked(handler: (id: string) => void): void {
       handlers.push(handler);
     },
-    /** Tells every pod; a failure leaves them to their cache's TTL (logged). */
+    /** Tells every pod; a failure leaves them to the short TTL of what they cannot confirm. */
     async publish(id: string): Promise<void> {
       await opts.publisher.publish(channel, id).catch((err: Error) => {
-        opts.logger.warn(
-          'api key revocation not published; other pods drop the key within their cache TTL',
-          {
-            api_key_id: id,
-            error: err.message,
-          },
-        );
+        opts.logger.warn('api key revocation not published', {
+          api_key_id: id,
+          error: err.message,
+        });
       });
+    },
+    stop(): void {
+      clearInterval(timer);
     },
   };
 }
