@@ -266,6 +266,29 @@ describe('authenticating with an API key', () => {
   });
 });
 
+/** Redis round trips touching rate-limit or failed-login keys (a pipeline counts once). */
+function countLimiterRoundTrips(h: Harness) {
+  const redis = h.services.redis;
+  const send = redis.sendCommand;
+  const trips = new Set<object>();
+  const limiterKeys = [`${h.prefix}:rate-limit:`, `${h.prefix}:login-failures:`];
+  redis.sendCommand = ((command, stream) => {
+    const pipeline = (stream as { isPipeline?: boolean } | undefined)?.isPipeline;
+    if (
+      command.args.some((a) => typeof a === 'string' && limiterKeys.some((k) => a.startsWith(k)))
+    ) {
+      trips.add(pipeline ? stream! : command);
+    }
+    return send.call(redis, command, stream);
+  }) as typeof redis.sendCommand;
+  return {
+    count: () => trips.size,
+    restore: () => {
+      redis.sendCommand = send;
+    },
+  };
+}
+
 describe('API keys and the per-user rate limit', () => {
   let h: Harness;
   beforeAll(async () => {
@@ -277,7 +300,15 @@ describe('API keys and the per-user rate limit', () => {
     const { key, id } = await createKey(h, { role: 'customer', customer_id: 'c-alice' });
     const use = (ip: string) =>
       h.api.get('/orders').set('X-API-Key', key).set('X-Forwarded-For', ip);
-    for (let i = 0; i < 3; i++) expect((await use(freshIp())).status).toBe(200);
+    expect((await use(freshIp())).status).toBe(200);
+    const trips = countLimiterRoundTrips(h);
+    try {
+      expect((await use(freshIp())).status).toBe(200);
+      expect(trips.count()).toBe(1);
+    } finally {
+      trips.restore();
+    }
+    expect((await use(freshIp())).status).toBe(200);
     expect(await h.services.redis.get(`${h.prefix}:rate-limit:principal:api-key:${id}`)).toBe('3');
     const refused = await use(freshIp());
     expect(refused.status).toBe(429);
