@@ -214,6 +214,7 @@ describe('authenticating with an API key', () => {
       key = `${(await createKey(h, { role: 'manager' })).prefix as string}_${'B'.repeat(40)}`;
     const ip = freshIp();
     const before = await metric(h, 'api_key_authentications_total', { result: 'invalid' });
+    const failedBefore = await metric(h, 'auth_failures_total', { method: 'api_key' });
     for (const res of [
       await h.api.get('/orders').set('X-API-Key', key).set('X-Forwarded-For', ip),
       await h.api.get('/orders').set('Authorization', `Bearer ${key}`).set('X-Forwarded-For', ip),
@@ -226,6 +227,9 @@ describe('authenticating with an API key', () => {
     const expected = key.startsWith('osk_') ? 2 : 1; // a non-key Bearer is judged as a JWT
     expect(await metric(h, 'api_key_authentications_total', { result: 'invalid' })).toBe(
       before + expected,
+    );
+    expect(await metric(h, 'auth_failures_total', { method: 'api_key' })).toBe(
+      failedBefore + expected,
     );
   });
 

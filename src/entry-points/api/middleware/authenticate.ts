@@ -79,9 +79,10 @@ function apiKeyStrategy(auth: Authentication): Strategy {
 }
 
 /**
- * Basic (users table), Bearer (JWT) or an API key. Failures become one 401 problem with both challenges;
- * the authenticated principal is `req.user`. A request the rate limiter already recognized
- * (a token, or cached Basic credentials, with the failed-login limits checked) passes as is.
+ * Basic (users table), Bearer (JWT) or an API key. Failures become one 401 problem with both
+ * challenges; the authenticated principal is `req.user`. A request the rate limiter already
+ * recognized (a token, an API key, or cached Basic credentials with the failed-login limits
+ * checked) passes as is.
  */
 export function createAuthenticate(auth: Authentication, metrics: Metrics): RequestHandler {
   const passport = new Passport();
