@@ -1,4 +1,5 @@
 import type { Db } from './db';
+import { withTransaction } from './transaction';
 import type { UserRole } from '../domain/principal';
 import type { ApiKeyRevocations } from './api-key-revocations';
 
@@ -116,10 +117,10 @@ export function createApiKeyRepository(
 
   /** Whether a key that was not yet revoked is now; the feed then tells every pod. */
   async function revoke(id: string, at: Date): Promise<boolean> {
-    const changed = await db('api_keys')
-      .where({ id })
-      .whereNull('revoked_at')
-      .update({ revoked_at: at });
+    // Retried whole: on Galera another pod's last_used_at write to the row aborts it at COMMIT.
+    const changed = await withTransaction(db, (trx) =>
+      trx('api_keys').where({ id }).whereNull('revoked_at').update({ revoked_at: at }),
+    );
     cache.delete(id);
     if (changed > 0) await revocations.publish(id);
     return changed > 0;
