@@ -64,9 +64,10 @@ export function composeApi(core: Core, options: ApiOptions) {
     prefix,
     logger,
   });
-  const apiKeys = createApiKeyRepository(core.db, revocations, (err) =>
-    logger.debug('api key last use not recorded', { error: err.message }),
-  );
+  const apiKeys = createApiKeyRepository(core.db, revocations, {
+    onTouchFailed: (err) => logger.debug('api key last use not recorded', { error: err.message }),
+    onRetry: (reason) => metrics.transactionRetries.inc({ reason }),
+  });
   const auth = createAuthentication({
     users: repositories.users,
     apiKeys,

@@ -1,5 +1,6 @@
 import type { Db } from './db';
 import { withTransaction } from './transaction';
+import type { RetryReason } from './mysql-errors';
 import type { UserRole } from '../domain/principal';
 import type { ApiKeyRevocations } from './api-key-revocations';
 
@@ -55,7 +56,7 @@ interface Cached {
 export function createApiKeyRepository(
   db: Db,
   revocations: ApiKeyRevocations,
-  onTouchFailed: (err: Error) => void = () => undefined,
+  opts: { onTouchFailed?: (err: Error) => void; onRetry?: (reason: RetryReason) => void } = {},
 ) {
   const cache = new Map<string, Cached>();
   const lastWritten = new Map<string, number>();
@@ -118,8 +119,10 @@ export function createApiKeyRepository(
   /** Whether a key that was not yet revoked is now; the feed then tells every pod. */
   async function revoke(id: string, at: Date): Promise<boolean> {
     // Retried whole: on Galera another pod's last_used_at write to the row aborts it at COMMIT.
-    const changed = await withTransaction(db, (trx) =>
-      trx('api_keys').where({ id }).whereNull('revoked_at').update({ revoked_at: at }),
+    const changed = await withTransaction(
+      db,
+      (trx) => trx('api_keys').where({ id }).whereNull('revoked_at').update({ revoked_at: at }),
+      { onRetry: opts.onRetry },
     );
     cache.delete(id);
     if (changed > 0) await revocations.publish(id);
@@ -141,7 +144,7 @@ export function createApiKeyRepository(
       .where({ id })
       .where((q) => q.whereNull('last_used_at').orWhere('last_used_at', '<', recent))
       .update({ last_used_at: at })
-      .catch(onTouchFailed);
+      .catch((err: Error) => opts.onTouchFailed?.(err));
   }
 
   return { find, insert, list, revoke, touch };
