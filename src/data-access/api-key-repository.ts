@@ -62,10 +62,14 @@ export function createApiKeyRepository(
   const lastWritten = new Map<string, number>();
   // Bumped by every revocation heard: a lookup that straddles one gets the short TTL only.
   let epoch = 0;
-  revocations.onRevoked((id) => {
+  const loading = new Map<string, Promise<ApiKeyRecord | undefined>>();
+  function forget(id: string): void {
     epoch++;
     cache.delete(id);
-  });
+    // Requests from now on read anew rather than join a read begun before the revocation.
+    loading.delete(id);
+  }
+  revocations.onRevoked(forget);
 
   function fresh(entry: Cached, now: number): boolean {
     const age = now - entry.loadedAt;
@@ -75,10 +79,24 @@ export function createApiKeyRepository(
     );
   }
 
-  /** The key by id, from a cache: every request authenticated by a key asks. */
+  /**
+   * The key by id, from a cache: every request authenticated by a key asks. Concurrent misses
+   * share one read, so a busy key costs one query per expiry, not one per request waiting.
+   */
   async function find(id: string): Promise<ApiKeyRecord | undefined> {
     const cached = cache.get(id);
     if (cached && fresh(cached, Date.now())) return cached.key;
+    let pending = loading.get(id);
+    if (!pending) {
+      pending = load(id).finally(() => {
+        if (loading.get(id) === pending) loading.delete(id);
+      });
+      loading.set(id, pending);
+    }
+    return pending;
+  }
+
+  async function load(id: string): Promise<ApiKeyRecord | undefined> {
     const loadedAt = Date.now();
     const started = epoch;
     const key = await db<ApiKeyRecord>('api_keys')
@@ -124,7 +142,7 @@ export function createApiKeyRepository(
       (trx) => trx('api_keys').where({ id }).whereNull('revoked_at').update({ revoked_at: at }),
       { onRetry: opts.onRetry },
     );
-    cache.delete(id);
+    forget(id);
     if (changed > 0) await revocations.publish(id);
     return changed > 0;
   }
