@@ -5,6 +5,10 @@ import { createMemoryWindows } from '../data-access/memory-windows';
 import { createRateLimitStore } from '../data-access/rate-limit-store';
 import { createJwksVerifier } from '../data-access/jwks-verifier';
 import { createIdempotencyLocks } from '../data-access/idempotency-locks';
+import { closeRedis, createRedis } from '../data-access/redis';
+import { createApiKeyRevocations } from '../data-access/api-key-revocations';
+import { createApiKeyRepository } from '../data-access/api-key-repository';
+import { createManageApiKeys } from '../domain/manage-api-keys';
 import { createAuthentication } from '../domain/authentication';
 import { createPlaceOrders } from '../domain/place-orders';
 import { createReadOrders } from '../domain/read-orders';
@@ -51,13 +55,28 @@ export function composeApi(core: Core, options: ApiOptions) {
       logger.debug('login throttle store failed; counting in memory', { error: err.message });
     },
   });
+  // A subscribed connection waits like a worker's: it queues its SUBSCRIBE until connected and
+  // retries forever; while it is down, cached keys are trusted for under a second only.
+  const revocationsConnection = createRedis(config.redisUrl, 'worker', logger);
+  const revocations = createApiKeyRevocations({
+    publisher: redis,
+    subscriber: revocationsConnection,
+    prefix,
+    logger,
+  });
+  const apiKeys = createApiKeyRepository(core.db, revocations, {
+    onTouchFailed: (err) => logger.debug('api key last use not recorded', { error: err.message }),
+    onRetry: (reason) => metrics.transactionRetries.inc({ reason }),
+  });
   const auth = createAuthentication({
     users: repositories.users,
+    apiKeys,
     jwt: config.jwt,
     verifyExternalToken: createJwksVerifier({ ...config.jwt, cooldownMs: options.jwksCooldownMs }),
     hasher,
     throttle,
     onRateLimited: () => metrics.rateLimited.inc(),
+    onApiKey: (result) => metrics.apiKeyAuthentications.inc({ result }),
   });
   const rateLimits = createRateLimits({
     store: createRateLimitStore({
@@ -104,12 +123,22 @@ export function composeApi(core: Core, options: ApiOptions) {
       logger,
     }),
     readCustomers: createReadCustomers({ customers: repositories.customers }),
+    manageApiKeys: createManageApiKeys({ apiKeys, logger }),
     rateLimits,
     corsOrigins: config.corsOrigins,
     validateResponses: options.validateResponses,
   });
 
-  const shutdownSteps: ShutdownStep[] = [{ name: 'password hashing', run: () => hasher.close() }];
+  const shutdownSteps: ShutdownStep[] = [
+    { name: 'password hashing', run: () => hasher.close() },
+    {
+      name: 'api key revocations redis',
+      run: async () => {
+        revocations.stop();
+        await closeRedis(revocationsConnection);
+      },
+    },
+  ];
   return { app, auth, hasher, useCases: { placeOrders }, shutdownSteps };
 }
 

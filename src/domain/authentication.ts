@@ -3,6 +3,8 @@ import { jwtVerify, SignJWT, JWTPayload } from 'jose';
 import { AppError } from '../lib/app-error';
 import { BCRYPT_MAX_BYTES, PasswordHasher } from '../lib/password-hasher';
 import type { UserRecord, UserRepository } from '../data-access/user-repository';
+import type { ApiKeyRepository } from '../data-access/api-key-repository';
+import { apiKeyId, ApiKeyResult, hashApiKey } from './api-key';
 import type { LoginSubject, LoginThrottle, Refusal } from '../data-access/login-throttle';
 import type { Principal, UserRole } from './principal';
 import { USERNAME } from './manage-users';
@@ -14,9 +16,11 @@ export const MAX_EXTERNAL_TOKEN_LIFETIME_SECONDS = 24 * 60 * 60;
 const CACHE_TTL_MS = 60_000;
 const CACHE_MAX = 10_000;
 
-/** What a request presents, as its Authorization header says. */
+/** What a request presents, as its Authorization (or X-API-Key) header says. */
 export type Credentials =
-  { scheme: 'basic'; username: string; password: string } | { scheme: 'bearer'; token: string };
+  | { scheme: 'basic'; username: string; password: string }
+  | { scheme: 'bearer'; token: string }
+  | { scheme: 'api-key'; key: string };
 
 /** A principal recognized without hashing; `login` names the failed-login counters to check. */
 export interface Recognized {
@@ -59,9 +63,11 @@ export function createAuthentication(deps: {
   jwt: JwtSettings;
   hasher: PasswordHasher;
   throttle: LoginThrottle;
+  apiKeys: ApiKeyRepository;
   /** Absent when no external provider is configured. */
   verifyExternalToken?: VerifyExternalToken;
   onRateLimited?: () => void;
+  onApiKey?: (result: ApiKeyResult) => void;
 }) {
   const secret = deps.jwt.secret ? new TextEncoder().encode(deps.jwt.secret) : undefined;
   // Successful verifications, keyed by a SHA-256 of the credentials under a per-process secret
@@ -142,6 +148,12 @@ export function createAuthentication(deps: {
    * Anything else is undefined, for `verifyPassword` or `verifyToken` to judge.
    */
   async function recognize(credentials: Credentials, ip: string): Promise<Recognized | undefined> {
+    if (credentials.scheme === 'api-key') {
+      // Only a success is counted here: a failure is judged (and counted) by verifyApiKey.
+      const checked = await checkApiKey(credentials.key);
+      if (checked.principal) deps.onApiKey?.('ok');
+      return checked.principal && { principal: checked.principal };
+    }
     if (credentials.scheme === 'bearer') {
       const principal = await verifyEitherToken(credentials.token);
       return principal && { principal };
@@ -185,6 +197,38 @@ export function createAuthentication(deps: {
     return principal;
   }
 
+  /**
+   * An API key: one SHA-256 and a cached primary-key lookup, no password hash. Like a bad
+   * token, a bad, expired or revoked key counts toward the client's failed-authentication limit.
+   */
+  async function verifyApiKey(key: string, ip: string): Promise<Principal | undefined> {
+    const { principal, result } = await checkApiKey(key);
+    deps.onApiKey?.(result);
+    if (!principal) await deps.throttle.reserve({ ip });
+    return principal;
+  }
+
+  async function checkApiKey(
+    key: string,
+  ): Promise<{ principal?: Principal; result: ApiKeyResult }> {
+    const id = apiKeyId(key);
+    const record = id ? await deps.apiKeys.find(id) : undefined;
+    // The secret first: whether an id exists, or was revoked, is told only to its holder.
+    if (!id || !record || !safeEqual(hashApiKey(key), record.key_hash))
+      return { result: 'invalid' };
+    if (record.revoked_at) return { result: 'revoked' };
+    const now = new Date();
+    if (record.expires_at && record.expires_at <= now) return { result: 'expired' };
+    deps.apiKeys.touch(id, now);
+    const principal: Principal = {
+      username: `api-key:${id}`,
+      role: record.role,
+      customerId: record.role === 'customer' ? (record.customer_id ?? undefined) : undefined,
+      apiKeyId: id,
+    };
+    return { principal, result: 'ok' };
+  }
+
   async function verifyEitherToken(token: string): Promise<Principal | undefined> {
     if (secret) {
       const own = await jwtVerify(token, secret, {
@@ -211,7 +255,7 @@ export function createAuthentication(deps: {
     return undefined;
   }
 
-  return { recognize, verifyPassword, issueToken, verifyToken };
+  return { recognize, verifyPassword, issueToken, verifyToken, verifyApiKey };
 }
 
 export type Authentication = ReturnType<typeof createAuthentication>;

@@ -2,6 +2,7 @@ import client from 'prom-client';
 import { buildInfo, BuildInfo } from './build-info';
 import { RETRY_REASONS } from '../data-access/mysql-errors';
 import { ORDER_STATUSES, TRANSITIONS } from '../domain/order';
+import { API_KEY_RESULTS } from '../domain/api-key';
 
 /**
  * One registry per process (tests build their own). Labels are bounded: routes are templates,
@@ -85,6 +86,12 @@ export function createMetrics(build: BuildInfo = buildInfo()) {
       labelNames: ['method'] as const,
       registers,
     }),
+    apiKeyAuthentications: new client.Counter({
+      name: 'api_key_authentications_total',
+      help: 'Requests that presented an API key, by result (ok, invalid, expired, revoked).',
+      labelNames: ['result'] as const,
+      registers,
+    }),
     transactionRetries: new client.Counter({
       name: 'db_transaction_retries_total',
       help: 'Transactions run again after a Galera certification conflict or lock wait.',
@@ -122,7 +129,10 @@ export function createMetrics(build: BuildInfo = buildInfo()) {
   for (const from of ORDER_STATUSES) {
     for (const to of TRANSITIONS[from]) metrics.transitions.inc({ from, to }, 0);
   }
-  for (const method of ['basic', 'bearer', 'none']) metrics.authFailures.inc({ method }, 0);
+  for (const method of ['basic', 'bearer', 'api_key', 'none']) {
+    metrics.authFailures.inc({ method }, 0);
+  }
+  for (const result of API_KEY_RESULTS) metrics.apiKeyAuthentications.inc({ result }, 0);
   for (const reason of RETRY_REASONS) metrics.transactionRetries.inc({ reason }, 0);
   return metrics;
 }

@@ -31,7 +31,7 @@ async function redisConnections(services: Services): Promise<string[]> {
 }
 
 describe('per-role composition', () => {
-  it('api: the HTTP API and password hashing, no worker Redis connection', async () => {
+  it('api: the HTTP API, password hashing and the key-revocation feed, no worker Redis connection', async () => {
     const services = composeRole('api');
     try {
       expect(services.worker).toBeUndefined();
@@ -43,6 +43,7 @@ describe('per-role composition', () => {
         'queues',
         'mysql',
         'password hashing',
+        'api key revocations redis',
       ]);
       // The API answers for its own routes (401 without credentials).
       await supertest(services.app).get('/orders').expect(401);

@@ -14,6 +14,8 @@ import { ORDER_JOB_ATTEMPTS } from '../../src/data-access/order-queue';
 import { createOrderRepository, OrderRepository } from '../../src/data-access/order-repository';
 import { Money } from '../../src/domain/money';
 import { type Order, transition } from '../../src/domain/order';
+import { createApiKeyRepository } from '../../src/data-access/api-key-repository';
+import { generateApiKey } from '../../src/domain/api-key';
 import { pendingOrder } from '../helpers/harness';
 import { GaleraCluster, readNodeFile, sleep, startCluster } from './helpers/cluster';
 
@@ -86,6 +88,7 @@ describe('order-service on a three-node Galera cluster', () => {
           'knex_migrations_lock',
           'orders',
           'customer_items',
+          'api_keys',
         ]),
       );
       for (const t of tables) {
@@ -108,6 +111,54 @@ describe('order-service on a three-node Galera cluster', () => {
     // A second run through another node sees the migrations as applied (replicated bookkeeping).
     const [, again] = await dbOn(3).migrate.latest(migrationConfig);
     expect(again).toEqual([]);
+  }, 60_000);
+
+  it('revokes API keys through one node while another records their use, retrying conflicts', async () => {
+    const feed = {
+      covers: () => false,
+      onRevoked: () => undefined,
+      publish: async () => undefined,
+      stop: () => undefined,
+    };
+    const retried: string[] = [];
+    const node1 = createApiKeyRepository(dbOn(1), feed);
+    const node2 = createApiKeyRepository(dbOn(2), feed, { onRetry: (r) => retried.push(r) });
+    const keys = Array.from({ length: 20 }, () => generateApiKey());
+    for (const key of keys) {
+      await node1.insert({
+        id: key.id,
+        key_hash: key.hash,
+        last4: key.last4,
+        name: null,
+        role: 'manager',
+        customer_id: null,
+        created_by: 'galera-test',
+        created_at: new Date(),
+        expires_at: null,
+      });
+    }
+    // Every key's row is written on node 1 (last use) and node 2 (revocation) at once.
+    const db1 = dbOn(1);
+    const revoked = await Promise.all(
+      keys.map(async ({ id }) => {
+        const uses = Array.from({ length: 5 }, () =>
+          db1('api_keys')
+            .where({ id })
+            .update({ last_used_at: new Date() })
+            .catch(() => 0),
+        );
+        const [ok] = await Promise.all([node2.revoke(id, new Date()), ...uses]);
+        return ok;
+      }),
+    );
+    expect(revoked.every((ok) => ok === true)).toBe(true);
+    const rows = await cluster.query<{ n: number }>(
+      3,
+      `SELECT COUNT(*) AS n FROM ${DATABASE}.api_keys WHERE revoked_at IS NOT NULL AND id IN (?)`,
+      [keys.map((k) => k.id)],
+    );
+    expect(Number(rows[0]!.n)).toBe(keys.length);
+    observed.apiKeyRevokeRetries = count(retried);
   }, 60_000);
 
   it('retries certification conflicts whole: completing one customer’s orders on two nodes', async () => {

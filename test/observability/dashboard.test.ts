@@ -75,6 +75,7 @@ describe('the Grafana dashboard', () => {
     ['CPU per pod', /by \(pod\) \(rate\(process_cpu_seconds_total/],
     ['rate-limited requests', /rate\(rate_limited_requests_total/],
     ['auth failures', /rate\(auth_failures_total/],
+    ['API key authentications', /rate\(api_key_authentications_total/],
     ['Redis connection state', /redis_connection_up/],
     ['dependencies up', /dependency_up/],
   ])('charts %s', (_what, pattern) => {

@@ -6,6 +6,7 @@ import type { Metrics } from '../../lib/metrics';
 import type { Readiness } from '../../lib/readiness';
 import type { Authentication } from '../../domain/authentication';
 import type { createReadCustomers } from '../../domain/read-customers';
+import type { ManageApiKeys } from '../../domain/manage-api-keys';
 import type { RateLimits } from './middleware/rate-limit';
 import { createAuthenticate } from './middleware/authenticate';
 import { clientAddress } from './middleware/client-address';
@@ -15,6 +16,7 @@ import { createRouteTable, routeMatch } from './middleware/route-match';
 import { observe } from './middleware/observe';
 import { requestContext } from './middleware/request-context';
 import { apiHeaders, corsFor, noStore } from './middleware/security-headers';
+import { apiKeysRouter } from './routes/api-keys-router';
 import { authRouter } from './routes/auth-router';
 import { customersRouter } from './routes/customers-router';
 import { publicRouter } from './routes/public-router';
@@ -30,6 +32,7 @@ export interface AppDeps extends OrdersRouterDeps {
   readiness: Readiness;
   auth: Authentication;
   readCustomers: ReturnType<typeof createReadCustomers>;
+  manageApiKeys: ManageApiKeys;
   rateLimits: RateLimits;
   /** Origins allowed by CORS; empty keeps CORS closed. */
   corsOrigins: string[];
@@ -78,6 +81,7 @@ export function createApp(deps: AppDeps): Express {
   const pageSize = defaultPageSize(document);
   app.use(ordersRouter(deps, pageSize));
   app.use(customersRouter(deps.readCustomers, pageSize));
+  app.use(apiKeysRouter(deps.manageApiKeys, pageSize));
   app.use(errorHandler(deps.logger));
   return app;
 }

@@ -57,7 +57,9 @@ export function createRateLimits(opts: {
     mode: 'count',
   });
   const ipStep = (req: Request) => step('ip', ipKey(req.ip ?? ''));
-  const userStep = (user: Principal) => step('principal', `user:${user.username}`);
+  // A key has a budget of its own, apart from its creator's and its customer's users'.
+  const userStep = (user: Principal) =>
+    step('principal', user.apiKeyId ? `api-key:${user.apiKeyId}` : `user:${user.username}`);
 
   function budget(counted: WindowCount, who: string): Budget {
     return {
