@@ -128,6 +128,7 @@ const schema = z.object({
     return origins;
   }),
   ORDER_RETENTION_DAYS: integer(0, 36_500).default(0),
+  EVENT_RETENTION_HOURS: integer(1, 87_600).default(168),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   SHUTDOWN_TIMEOUT_SECONDS: integer(1, 3600).default(25),
   GIT_COMMIT: optionalString,
@@ -169,6 +170,8 @@ export interface Config {
   };
   corsOrigins: string[];
   orderRetentionDays: number;
+  /** Published events are kept this long: how far back a stream can resume. */
+  eventRetentionHours: number;
   logLevel: Env['LOG_LEVEL'];
   shutdownTimeoutSeconds: number;
   /** Shown in order_service_build_info; `unknown` when GIT_COMMIT is unset. */
@@ -231,6 +234,7 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     },
     corsOrigins: e.CORS_ORIGINS,
     orderRetentionDays: e.ORDER_RETENTION_DAYS,
+    eventRetentionHours: e.EVENT_RETENTION_HOURS,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
     gitCommit: e.GIT_COMMIT?.trim() || 'unknown',

@@ -6,6 +6,9 @@ import { createPurgeOrders } from '../domain/purge-orders';
 import { createOrderWorker } from '../entry-points/worker/order-worker';
 import { createMaintenance } from '../entry-points/worker/maintenance';
 import { registerSharedGauges } from '../entry-points/worker/shared-gauges';
+import { createEventPublisher } from '../data-access/event-publisher';
+import { createRelayEvents } from '../domain/relay-events';
+import { createEventRelay } from '../entry-points/worker/event-relay';
 import type { Core } from './core';
 
 export interface WorkerOptions {
@@ -15,6 +18,8 @@ export interface WorkerOptions {
   workerLockMs?: number;
   /** How old an unfinished order must be before the reconciler enqueues it again. */
   reconcileStaleAfterMs?: number;
+  /** Pause of the outbox relay when the outbox is empty; tests shorten it. */
+  relayPollMs?: number;
 }
 
 /**
@@ -39,8 +44,22 @@ export function composeWorker(core: Core, options: WorkerOptions) {
   const purgeOrders = createPurgeOrders({
     orders: repositories.orders,
     idempotency: repositories.idempotency,
+    events: repositories.events,
     retentionDays: config.orderRetentionDays,
+    eventRetentionHours: config.eventRetentionHours,
     logger,
+  });
+  const publisher = createEventPublisher(core.redis, config.redisPrefix, logger);
+  const relayEvents = createRelayEvents({
+    outbox: repositories.events,
+    publish: publisher.publish,
+  });
+  const relay = createEventRelay({
+    redis: core.redis,
+    prefix: config.redisPrefix,
+    relayEvents,
+    logger,
+    pollMs: options.relayPollMs,
   });
 
   /** The BullMQ workers, not yet running; the shared gauges are exported from then on. */
@@ -64,12 +83,19 @@ export function composeWorker(core: Core, options: WorkerOptions) {
         logger,
       }),
     };
-    registerSharedGauges({ metrics, orders: repositories.orders, queue: core.orderQueue.queue });
+    registerSharedGauges({
+      metrics,
+      orders: repositories.orders,
+      events: repositories.events,
+      queue: core.orderQueue.queue,
+    });
     return workers;
   }
 
   let running: ReturnType<typeof createWorkers> | undefined;
   const shutdownSteps: ShutdownStep[] = [
+    // Its round's events are numbered in MySQL: one cut off here is published by the next relay.
+    { name: 'event relay', run: () => relay.close() },
     // A job still running at the deadline keeps its lock until it expires; BullMQ then hands it
     // to another worker as stalled, so it is retried, not lost.
     {
@@ -79,17 +105,20 @@ export function composeWorker(core: Core, options: WorkerOptions) {
     { name: 'worker redis', run: () => closeRedis(connection) },
     // After its connection, for the same reason as the order queue (core.ts).
     { name: 'worker queues', run: async () => running?.maintenance.queue.close() },
+    { name: 'events queue', run: () => publisher.close() },
   ];
 
   return {
     connection,
-    useCases: { processOrders, reconcileOrders, purgeOrders },
+    useCases: { processOrders, reconcileOrders, purgeOrders, relayEvents },
+    publisher,
     createWorkers,
     /** Runs the order worker and schedules maintenance; resolves once scheduled. */
     async start(): Promise<void> {
       running = createWorkers();
       void running.orderWorker.run();
       await running.maintenance.start();
+      relay.start();
     },
     shutdownSteps,
   };
