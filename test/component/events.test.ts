@@ -1,10 +1,18 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { Harness, orderBody, processAlone, REDIS_URL, startHarness } from '../helpers/harness';
+import {
+  Harness,
+  orderBody,
+  processAlone,
+  REDIS_URL,
+  startHarness,
+  waitUntil,
+} from '../helpers/harness';
 import { transition } from '../../src/domain/order';
 import { createEventOutbox } from '../../src/data-access/event-outbox';
 import { createRelayEvents } from '../../src/domain/relay-events';
 import { EVENTS_QUEUE } from '../../src/data-access/event-publisher';
+import { createEventRelay } from '../../src/entry-points/worker/event-relay';
 
 /*
  * Every status change writes its event in the transaction of the change (the outbox); the
@@ -225,5 +233,30 @@ describe('the relay', () => {
     await post(orderBody({ order_id: 'ev-after-purge' })).expect(201);
     await relay()();
     expect(await events.lastSequence()).toBe(last + 1);
+  });
+});
+
+describe('the relay lease', () => {
+  it('runs one relay at a time across replicas and hands over when the holder stops', async () => {
+    const rounds = [0, 0];
+    const relays = rounds.map((_, i) =>
+      createEventRelay({
+        redis: h.services.redis,
+        prefix: `${h.prefix}-lease`,
+        relayEvents: async () => {
+          rounds[i]!++;
+          return 0;
+        },
+        logger: h.services.logger,
+        pollMs: 10,
+      }),
+    );
+    relays.forEach((r) => r.start());
+    await waitUntil(async () => rounds[0]! + rounds[1]! > 20, { what: 'relay rounds' });
+    const holder = rounds[0]! > 0 ? 0 : 1;
+    expect(rounds[1 - holder]).toBe(0);
+    await relays[holder]!.close();
+    await waitUntil(async () => rounds[1 - holder]! > 0, { what: 'the other relay to take over' });
+    await relays[1 - holder]!.close();
   });
 });
