@@ -49,7 +49,8 @@ export function composeWorker(core: Core, options: WorkerOptions) {
     eventRetentionHours: config.eventRetentionHours,
     logger,
   });
-  const publisher = createEventPublisher(core.redis, config.redisPrefix, logger);
+  // On the worker connection: in an outage the relay waits for Redis instead of failing rounds.
+  const publisher = createEventPublisher(connection, config.redisPrefix, logger);
   const relayEvents = createRelayEvents({
     outbox: repositories.events,
     publish: publisher.publish,
