@@ -9,6 +9,7 @@ import { registerSharedGauges } from '../entry-points/worker/shared-gauges';
 import { createEventPublisher } from '../data-access/event-publisher';
 import { createRelayEvents } from '../domain/relay-events';
 import { createEventRelay } from '../entry-points/worker/event-relay';
+import { createEventWorker } from '../entry-points/worker/event-worker';
 import type { Core } from './core';
 
 export interface WorkerOptions {
@@ -76,6 +77,7 @@ export function composeWorker(core: Core, options: WorkerOptions) {
         concurrency: options.workerConcurrency,
         lockMs: options.workerLockMs,
       }),
+      eventWorker: createEventWorker({ connection, prefix: config.redisPrefix, logger }),
       maintenance: createMaintenance({
         connection,
         prefix: config.redisPrefix,
@@ -101,7 +103,12 @@ export function composeWorker(core: Core, options: WorkerOptions) {
     // to another worker as stalled, so it is retried, not lost.
     {
       name: 'workers',
-      run: () => Promise.all([running?.orderWorker.close(), running?.maintenance.worker.close()]),
+      run: () =>
+        Promise.all([
+          running?.orderWorker.close(),
+          running?.eventWorker.close(),
+          running?.maintenance.worker.close(),
+        ]),
     },
     { name: 'worker redis', run: () => closeRedis(connection) },
     // After its connection, for the same reason as the order queue (core.ts).
@@ -118,6 +125,7 @@ export function composeWorker(core: Core, options: WorkerOptions) {
     async start(): Promise<void> {
       running = createWorkers();
       void running.orderWorker.run();
+      void running.eventWorker.run();
       await running.maintenance.start();
       relay.start();
     },

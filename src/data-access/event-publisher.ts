@@ -12,10 +12,11 @@ export function eventsChannel(prefix: string): string {
 }
 
 /**
- * Long enough that a relay re-publishing after a crash (its lock expires in seconds) finds the
- * job still there: BullMQ de-duplicates a job id only while the job exists.
+ * Completed jobs kept so that a relay re-publishing after a crash (its lease expires in
+ * seconds) finds them: BullMQ de-duplicates a job id only while the job exists. Bounded by
+ * count too, so a busy hour does not fill Redis; consumers still de-duplicate by event id.
  */
-const KEEP_SECONDS = 3600;
+const KEEP = { age: 3600, count: 100_000 };
 
 /**
  * Publishes events to the BullMQ queue (job id = event id, so a re-publish is a no-op) and to
@@ -26,8 +27,8 @@ export function createEventPublisher(connection: Redis, prefix: string, logger: 
     connection,
     prefix,
     defaultJobOptions: {
-      removeOnComplete: { age: KEEP_SECONDS },
-      removeOnFail: { age: 24 * KEEP_SECONDS },
+      removeOnComplete: KEEP,
+      removeOnFail: { age: 24 * 3600 },
     },
   });
   queue.on('error', (err) => {

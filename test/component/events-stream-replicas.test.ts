@@ -58,9 +58,9 @@ it('resumes on another api replica with exactly the missed events, and ends at i
   const published = (n: number) =>
     waitUntil(
       async () => {
-        const [{ n: count }] = await db('order_events').count({ n: '*' });
+        const [row] = await db('order_events').count({ n: '*' });
         const relay = await db('event_relay').first();
-        return Number(count) === n && Number(relay.published_sequence) === n;
+        return Number(row!.n) === n && Number(relay.published_sequence) === n;
       },
       { what: `${n} events published` },
     );
