@@ -18,8 +18,8 @@ export interface StreamRequest {
 }
 
 export interface EventStream {
-  /** Sends the missed events, then every new one, until stopped. */
-  start(send: (event: OrderEvent) => void): void;
+  /** Sends the missed events, then every new one, until stopped; rejects if the replay fails. */
+  start(send: (event: OrderEvent) => void): Promise<void>;
   stop(): void;
 }
 
@@ -51,7 +51,8 @@ export function createStreamEvents(deps: {
   }
 
   async function resumeAfter(lastEventId: string | undefined): Promise<number> {
-    if (lastEventId === undefined) return deps.outbox.lastSequence();
+    // From what is published: events numbered but not yet published are replayed from MySQL.
+    if (lastEventId === undefined) return deps.outbox.publishedSequence();
     const sequence = EVENT_ID.test(lastEventId)
       ? await deps.outbox.sequenceOf(lastEventId)
       : undefined;
@@ -107,19 +108,17 @@ export function createStreamEvents(deps: {
       sent = await resumeAfter(req.lastEventId);
       const first = await deps.outbox.eventsAfter(sent, filter, PAGE);
       return {
-        start(sender) {
+        async start(sender) {
           send = sender;
-          void (async () => {
-            // Missed events first, page by page, then what arrived meanwhile.
-            let page = first;
-            for (;;) {
-              page.forEach(deliver);
-              if (page.length < PAGE) break;
-              page = await deps.outbox.eventsAfter(sent, filter, PAGE);
-            }
-            early.splice(0).forEach(deliver);
-            live = true;
-          })().catch(() => undefined);
+          // Missed events first, page by page, then what arrived meanwhile.
+          let page = first;
+          for (;;) {
+            page.forEach(deliver);
+            if (page.length < PAGE) break;
+            page = await deps.outbox.eventsAfter(sent, filter, PAGE);
+          }
+          early.splice(0).forEach(deliver);
+          live = true;
         },
         stop() {
           unlisten();

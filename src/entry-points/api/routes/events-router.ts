@@ -2,6 +2,9 @@ import { Router, Request, Response } from 'express';
 import type { OrderEvent } from '../../../domain/order-event';
 import type { StreamEvents, StreamRequest } from '../../../domain/stream-events';
 
+/** A client this far behind is dropped; it resumes with Last-Event-ID when it catches up. */
+const MAX_UNSENT_BYTES = 1 << 20;
+
 export interface EventStreamsDeps {
   streamEvents: StreamEvents;
   heartbeatMs: number;
@@ -37,9 +40,12 @@ export function eventsRouter(deps: EventStreamsDeps) {
     };
     open.add(end);
     res.on('close', end);
-    events.start((e: OrderEvent) => {
-      res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-    });
+    events
+      .start((e: OrderEvent) => {
+        res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+        if (res.writableLength > MAX_UNSENT_BYTES) end();
+      })
+      .catch(end);
   }
 
   router.get('/events', (req, res) =>
