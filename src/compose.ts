@@ -63,6 +63,7 @@ export function compose(config: Readonly<Config>, logger: Logger, options: Compo
     shutdownSteps(http: ShutdownStep[] = [], last: ShutdownStep[] = []): ShutdownStep[] {
       return [
         { name: 'readiness', run: async () => core.readiness.startDraining() },
+        ...(api?.drainSteps ?? []),
         ...http,
         ...(worker?.shutdownSteps ?? []),
         ...core.shutdownSteps,

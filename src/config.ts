@@ -128,6 +128,9 @@ const schema = z.object({
     return origins;
   }),
   ORDER_RETENTION_DAYS: integer(0, 36_500).default(0),
+  EVENT_RETENTION_HOURS: integer(1, 87_600).default(168),
+  EVENT_STREAM_MAX_PER_USER: integer(1, 10_000).default(5),
+  EVENT_STREAM_HEARTBEAT_SECONDS: integer(1, 300).default(15),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   SHUTDOWN_TIMEOUT_SECONDS: integer(1, 3600).default(25),
   GIT_COMMIT: optionalString,
@@ -169,6 +172,10 @@ export interface Config {
   };
   corsOrigins: string[];
   orderRetentionDays: number;
+  /** Published events are kept this long: how far back a stream can resume. */
+  eventRetentionHours: number;
+  /** Event streams one user may hold open on one api replica, and their heartbeat. */
+  eventStreams: { maxPerUser: number; heartbeatSeconds: number };
   logLevel: Env['LOG_LEVEL'];
   shutdownTimeoutSeconds: number;
   /** Shown in order_service_build_info; `unknown` when GIT_COMMIT is unset. */
@@ -231,6 +238,11 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     },
     corsOrigins: e.CORS_ORIGINS,
     orderRetentionDays: e.ORDER_RETENTION_DAYS,
+    eventRetentionHours: e.EVENT_RETENTION_HOURS,
+    eventStreams: {
+      maxPerUser: e.EVENT_STREAM_MAX_PER_USER,
+      heartbeatSeconds: e.EVENT_STREAM_HEARTBEAT_SECONDS,
+    },
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
     gitCommit: e.GIT_COMMIT?.trim() || 'unknown',

@@ -17,6 +17,9 @@ import { createRetryOrders } from '../domain/retry-orders';
 import { createReadCustomers } from '../domain/read-customers';
 import { createApp } from '../entry-points/api/app';
 import { createRateLimits } from '../entry-points/api/middleware/rate-limit';
+import { createEventFeed } from '../data-access/event-feed';
+import { createStreamEvents } from '../domain/stream-events';
+import { eventsRouter } from '../entry-points/api/routes/events-router';
 import type { Core } from './core';
 
 /** Failed authentications per client address are counted over this window. */
@@ -107,6 +110,17 @@ export function composeApi(core: Core, options: ApiOptions) {
     logger,
   });
 
+  const feed = createEventFeed(redis, prefix, logger);
+  const events = eventsRouter({
+    streamEvents: createStreamEvents({
+      outbox: repositories.events,
+      feed,
+      orders: repositories.orders,
+      maxPerPrincipal: config.eventStreams.maxPerUser,
+    }),
+    heartbeatMs: config.eventStreams.heartbeatSeconds * 1000,
+  });
+
   const app = createApp({
     trustProxy: config.trustProxy,
     logger,
@@ -124,6 +138,7 @@ export function composeApi(core: Core, options: ApiOptions) {
     }),
     readCustomers: createReadCustomers({ customers: repositories.customers }),
     manageApiKeys: createManageApiKeys({ apiKeys, logger }),
+    eventsRouter: events.router,
     rateLimits,
     corsOrigins: config.corsOrigins,
     validateResponses: options.validateResponses,
@@ -138,8 +153,11 @@ export function composeApi(core: Core, options: ApiOptions) {
         await closeRedis(revocationsConnection);
       },
     },
+    { name: 'events subscriber', run: () => feed.close() },
   ];
-  return { app, auth, hasher, useCases: { placeOrders }, shutdownSteps };
+  // Before the HTTP drain, which waits for every response to end: a stream never would.
+  const drainSteps: ShutdownStep[] = [{ name: 'event streams', run: async () => events.endAll() }];
+  return { app, auth, hasher, useCases: { placeOrders }, shutdownSteps, drainSteps };
 }
 
 export type ApiComposition = ReturnType<typeof composeApi>;

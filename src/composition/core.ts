@@ -12,6 +12,7 @@ import { createCustomerRepository } from '../data-access/customer-repository';
 import { createIdempotencyRepository } from '../data-access/idempotency-repository';
 import { createUserRepository } from '../data-access/user-repository';
 import { createOrderQueue } from '../data-access/order-queue';
+import { createEventOutbox } from '../data-access/event-outbox';
 
 export interface CoreOptions {
   /** First retry delay of an order job (doubling each attempt); tests shorten it. */
@@ -29,10 +30,10 @@ export function composeCore(config: Readonly<Config>, logger: Logger, options: C
   const metrics = createMetrics(buildInfo(config.gitCommit));
   const db = createDb(config.databaseUrl);
   const redis = createRedis(config.redisUrl, 'producer', logger);
+  const retry = { onRetry: (reason: string) => metrics.transactionRetries.inc({ reason }) };
   const repositories = {
-    orders: createOrderRepository(db, {
-      onRetry: (reason: string) => metrics.transactionRetries.inc({ reason }),
-    }),
+    orders: createOrderRepository(db, retry),
+    events: createEventOutbox(db, retry),
     customers: createCustomerRepository(db),
     idempotency: createIdempotencyRepository(db),
     users: createUserRepository(db),

@@ -6,6 +6,10 @@ import { createPurgeOrders } from '../domain/purge-orders';
 import { createOrderWorker } from '../entry-points/worker/order-worker';
 import { createMaintenance } from '../entry-points/worker/maintenance';
 import { registerSharedGauges } from '../entry-points/worker/shared-gauges';
+import { createEventPublisher } from '../data-access/event-publisher';
+import { createRelayEvents } from '../domain/relay-events';
+import { createEventRelay } from '../entry-points/worker/event-relay';
+import { createEventWorker } from '../entry-points/worker/event-worker';
 import type { Core } from './core';
 
 export interface WorkerOptions {
@@ -15,6 +19,8 @@ export interface WorkerOptions {
   workerLockMs?: number;
   /** How old an unfinished order must be before the reconciler enqueues it again. */
   reconcileStaleAfterMs?: number;
+  /** Pause of the outbox relay when the outbox is empty; tests shorten it. */
+  relayPollMs?: number;
 }
 
 /**
@@ -39,8 +45,23 @@ export function composeWorker(core: Core, options: WorkerOptions) {
   const purgeOrders = createPurgeOrders({
     orders: repositories.orders,
     idempotency: repositories.idempotency,
+    events: repositories.events,
     retentionDays: config.orderRetentionDays,
+    eventRetentionHours: config.eventRetentionHours,
     logger,
+  });
+  // On the worker connection: in an outage the relay waits for Redis instead of failing rounds.
+  const publisher = createEventPublisher(connection, config.redisPrefix, logger);
+  const relayEvents = createRelayEvents({
+    outbox: repositories.events,
+    publish: publisher.publish,
+  });
+  const relay = createEventRelay({
+    redis: core.redis,
+    prefix: config.redisPrefix,
+    relayEvents,
+    logger,
+    pollMs: options.relayPollMs,
   });
 
   /** The BullMQ workers, not yet running; the shared gauges are exported from then on. */
@@ -56,6 +77,7 @@ export function composeWorker(core: Core, options: WorkerOptions) {
         concurrency: options.workerConcurrency,
         lockMs: options.workerLockMs,
       }),
+      eventWorker: createEventWorker({ connection, prefix: config.redisPrefix, logger }),
       maintenance: createMaintenance({
         connection,
         prefix: config.redisPrefix,
@@ -64,32 +86,48 @@ export function composeWorker(core: Core, options: WorkerOptions) {
         logger,
       }),
     };
-    registerSharedGauges({ metrics, orders: repositories.orders, queue: core.orderQueue.queue });
+    registerSharedGauges({
+      metrics,
+      orders: repositories.orders,
+      events: repositories.events,
+      queue: core.orderQueue.queue,
+    });
     return workers;
   }
 
   let running: ReturnType<typeof createWorkers> | undefined;
   const shutdownSteps: ShutdownStep[] = [
+    // Its round's events are numbered in MySQL: one cut off here is published by the next relay.
+    { name: 'event relay', run: () => relay.close() },
     // A job still running at the deadline keeps its lock until it expires; BullMQ then hands it
     // to another worker as stalled, so it is retried, not lost.
     {
       name: 'workers',
-      run: () => Promise.all([running?.orderWorker.close(), running?.maintenance.worker.close()]),
+      run: () =>
+        Promise.all([
+          running?.orderWorker.close(),
+          running?.eventWorker.close(),
+          running?.maintenance.worker.close(),
+        ]),
     },
     { name: 'worker redis', run: () => closeRedis(connection) },
     // After its connection, for the same reason as the order queue (core.ts).
     { name: 'worker queues', run: async () => running?.maintenance.queue.close() },
+    { name: 'events queue', run: () => publisher.close() },
   ];
 
   return {
     connection,
-    useCases: { processOrders, reconcileOrders, purgeOrders },
+    useCases: { processOrders, reconcileOrders, purgeOrders, relayEvents },
+    publisher,
     createWorkers,
     /** Runs the order worker and schedules maintenance; resolves once scheduled. */
     async start(): Promise<void> {
       running = createWorkers();
       void running.orderWorker.run();
+      void running.eventWorker.run();
       await running.maintenance.start();
+      relay.start();
     },
     shutdownSteps,
   };

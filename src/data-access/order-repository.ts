@@ -16,6 +16,8 @@ import { isDuplicateKey } from './mysql-errors';
 import { unavailableDependency } from './dependency-errors';
 import { IdempotencyRecord, insertIdempotencyRecord } from './idempotency-repository';
 import { createBatcher, Outcome } from '../lib/batcher';
+import { insertRows } from './insert-rows';
+import { createEventWrites } from './event-writes';
 
 /** One request's write: its orders and, with an Idempotency-Key, its replay record. */
 interface InsertUnit {
@@ -71,17 +73,6 @@ export interface RetriedPage {
   next?: { createdAt: Date; orderId: string };
 }
 
-/** Rows per INSERT statement: multi-row inserts are ~20x cheaper than one row each. */
-const CHUNK = 1000;
-
-/**
- * Multi-row INSERTs of at most CHUNK rows. (knex's batchInsert would wrap each call in a
- * savepoint: two more round trips per table on every order.)
- */
-async function insertRows(trx: Knex.Transaction, table: string, rows: object[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) await trx(table).insert(rows.slice(i, i + CHUNK));
-}
-
 type OrderRow = {
   order_id: string;
   customer_id: string;
@@ -106,6 +97,8 @@ interface ItemRow {
 }
 
 export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
+  const events = createEventWrites();
+
   /** Rows of every unit in one transaction: multi-row INSERTs per table. */
   async function writeUnits(trx: Knex.Transaction, units: InsertUnit[]): Promise<void> {
     const orders = units.flatMap((u) => u.orders);
@@ -121,6 +114,11 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
       trx,
       'order_status_history',
       orders.map((o) => ({ order_id: o.order_id, version: 1, status: o.status, at: o.created_at })),
+    );
+    await events.insertEvents(
+      trx,
+      orders.map((o) => ({ ...o, version: 1, at: o.created_at })),
+      true,
     );
     for (const u of units) {
       if (u.idempotency) await insertIdempotencyRecord(trx, u.idempotency, u.orders);
@@ -238,6 +236,7 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
         'SELECT order_id, version, ?, ?, ? FROM orders WHERE order_id = ?',
       [to, now, actorColumn(actor), orderId],
     );
+    await events.insertStepEvent(trx, orderId, to, now);
     if (to === 'completed') {
       await updateCustomerReadModels(trx, [loaded ?? (await findOrder(orderId, trx))!]);
     }
@@ -306,6 +305,7 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
               actor: actorColumn(actor),
             })),
           );
+          // No event: a retry has none (eventTypeOf).
         }
         return {
           orderIds: rows.map((r) => r.order_id),
@@ -373,15 +373,16 @@ export function createOrderRepository(db: Db, retry: RetryOptions = {}) {
         updated_at: now,
         completed_at: now,
       });
-    await insertRows(
-      trx,
-      'order_status_history',
-      rows.flatMap((r) => [
-        { order_id: r.order_id, version: r.version + 1, status: 'processing', at: now },
-        { order_id: r.order_id, version: r.version + 2, status: 'completed', at: now },
-      ]),
-    );
+    const steps = rows.flatMap((r) => [
+      { order_id: r.order_id, version: r.version + 1, status: 'processing' as const, at: now },
+      { order_id: r.order_id, version: r.version + 2, status: 'completed' as const, at: now },
+    ]);
+    await insertRows(trx, 'order_status_history', steps);
     const byId = new Map(orders.map((o) => [o.order_id, o]));
+    await events.insertEvents(
+      trx,
+      steps.map((step) => ({ ...step, customer_id: byId.get(step.order_id)!.customer_id })),
+    );
     await updateCustomerReadModels(
       trx,
       eligible.map((id) => byId.get(id)!),

@@ -38,12 +38,14 @@ describe('per-role composition', () => {
       expect(await redisConnections(services)).toEqual(['producer']);
       expect(services.shutdownSteps().map((s) => s.name)).toEqual([
         'readiness',
+        'event streams',
         'probes',
         'redis',
         'queues',
         'mysql',
         'password hashing',
         'api key revocations redis',
+        'events subscriber',
       ]);
       // The API answers for its own routes (401 without credentials).
       await supertest(services.app).get('/orders').expect(401);
@@ -59,9 +61,11 @@ describe('per-role composition', () => {
       expect(await redisConnections(services)).toEqual(['producer', 'worker']);
       expect(services.shutdownSteps().map((s) => s.name)).toEqual([
         'readiness',
+        'event relay',
         'workers',
         'worker redis',
         'worker queues',
+        'events queue',
         'probes',
         'redis',
         'queues',

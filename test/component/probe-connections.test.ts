@@ -67,7 +67,12 @@ describe('GET /metrics', () => {
   it('serves 20 scrapes without opening a MySQL connection', async () => {
     const { metrics, repositories, orderQueue } = h.services;
     // The worker role's gauges too: they query the orders table at scrape time.
-    registerSharedGauges({ metrics, orders: repositories.orders, queue: orderQueue.queue });
+    registerSharedGauges({
+      metrics,
+      orders: repositories.orders,
+      events: repositories.events,
+      queue: orderQueue.queue,
+    });
     const server = createMetricsServer(metrics.registry);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;

@@ -67,6 +67,7 @@ describe('the Prometheus rules file', () => {
         'OrderServiceNoWorkerConsuming',
         'OrderServiceOrdersFailing',
         'OrderServiceOrdersStuckPending',
+        'OrderServiceOutboxGrowing',
         'OrderServiceQueueBacklogGrowing',
         'OrderServiceReadinessFlapping',
         'OrderServiceRedisUnreachable',

@@ -27,7 +27,7 @@ describe('the Grafana dashboard', () => {
       for (const target of panel.targets ?? []) {
         expect(target.expr).toContain('namespace="$namespace"');
         // Per-pod series follow the pod picker; shared gauges and order counters do not.
-        if (!/queue_jobs|orders_oldest|order_|orders_created/.test(target.expr)) {
+        if (!/queue_jobs|orders_oldest|order_|orders_created|outbox_/.test(target.expr)) {
           expect(target.expr).toContain('pod=~"$pod"');
         }
       }
@@ -51,6 +51,7 @@ describe('the Grafana dashboard', () => {
       /histogram_quantile\(0\.99, sum by \(route, le\) \(rate\(http_request_duration_seconds_bucket/,
     ],
     ['orders created per second', /rate\(orders_created_total/],
+    ['outbox lag', /max\(outbox_oldest_unpublished_age_seconds/],
     ['orders completed per second', /rate\(order_status_transitions_total\{[^}]*to="completed"/],
     [
       'processing latency p50',

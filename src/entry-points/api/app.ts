@@ -1,4 +1,4 @@
-import express, { Express } from 'express';
+import express, { Express, Router } from 'express';
 import * as OpenApiValidator from 'express-openapi-validator';
 import type { OpenAPIV3 } from 'express-openapi-validator/dist/framework/types';
 import type { Logger } from '../../lib/logger';
@@ -34,6 +34,8 @@ export interface AppDeps extends OrdersRouterDeps {
   readCustomers: ReturnType<typeof createReadCustomers>;
   manageApiKeys: ManageApiKeys;
   rateLimits: RateLimits;
+  /** GET /events and GET /orders/{order_id}/events (Server-Sent Events). */
+  eventsRouter: Router;
   /** Origins allowed by CORS; empty keeps CORS closed. */
   corsOrigins: string[];
   /** Tests turn this on so every response is checked against the OpenAPI document. */
@@ -79,6 +81,7 @@ export function createApp(deps: AppDeps): Express {
   );
   app.use(authRouter(deps.auth));
   const pageSize = defaultPageSize(document);
+  app.use(deps.eventsRouter);
   app.use(ordersRouter(deps, pageSize));
   app.use(customersRouter(deps.readCustomers, pageSize));
   app.use(apiKeysRouter(deps.manageApiKeys, pageSize));

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { OrderRepository } from '../../data-access/order-repository';
 import type { Metrics } from '../../lib/metrics';
+import type { EventOutbox } from '../../data-access/event-outbox';
 
 const STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
 
@@ -11,6 +12,7 @@ const STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioriti
 export function registerSharedGauges(deps: {
   metrics: Metrics;
   orders: Pick<OrderRepository, 'oldestPendingCreatedAt'>;
+  events: Pick<EventOutbox, 'lag'>;
   queue: Queue;
 }): void {
   deps.metrics.gauge(
@@ -29,6 +31,25 @@ export function registerSharedGauges(deps: {
     async (g) => {
       const oldest = await deps.orders.oldestPendingCreatedAt();
       g.set(oldest ? (Date.now() - oldest.getTime()) / 1000 : 0);
+    },
+  );
+  // One query set per scrape for both gauges: the second reads what the first fetched.
+  let lag: Promise<{ count: number; oldest?: Date }> | undefined;
+  const readLag = () =>
+    (lag ??= deps.events.lag().finally(() => setTimeout(() => (lag = undefined), 1000)));
+  deps.metrics.gauge(
+    'outbox_unpublished_events',
+    'Order events written but not yet published by the relay.',
+    [],
+    async (g) => g.set((await readLag()).count),
+  );
+  deps.metrics.gauge(
+    'outbox_oldest_unpublished_age_seconds',
+    'Age of the oldest order event not yet published (0 when none).',
+    [],
+    async (g) => {
+      const { oldest } = await readLag();
+      g.set(oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0);
     },
   );
 }

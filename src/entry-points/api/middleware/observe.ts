@@ -17,7 +17,9 @@ export function observe(logger: Logger, metrics: Metrics): RequestHandler {
         status_code: String(res.statusCode),
       };
       metrics.httpRequests.inc(labels);
-      metrics.httpDuration.observe(labels, seconds);
+      // An event stream lasts as long as its client stays: not a latency.
+      const stream = String(res.getHeader('content-type') ?? '').startsWith('text/event-stream');
+      if (!stream) metrics.httpDuration.observe(labels, seconds);
       // 'finish' fires outside the request's async context, so the id is added here.
       logger.info('request', {
         request_id: res.locals.requestId,

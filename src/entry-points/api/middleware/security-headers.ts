@@ -46,6 +46,8 @@ export function corsFor(origins: string[]): RequestHandler | undefined {
       'If-Match',
       'X-Request-Id',
       'traceparent',
+      // Sent by EventSource when it reconnects to an event stream.
+      'Last-Event-ID',
     ],
     exposedHeaders: [
       'Location',

@@ -1,0 +1,102 @@
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createDb } from '../../src/data-access/db';
+import { EVENTS_QUEUE } from '../../src/data-access/event-publisher';
+import { deletePrefixes } from '../helpers/redis-keys';
+import {
+  createTestDatabase,
+  dropDatabase,
+  orderBody,
+  REDIS_URL,
+  uniqueName,
+  waitUntil,
+} from '../helpers/harness';
+import { Service, startRole } from '../helpers/service-process';
+
+/*
+ * The outbox is in MySQL: an api process SIGKILLed the moment its orders are committed (its
+ * responses perhaps never sent) loses none of their events; a worker started later publishes
+ * every one, once.
+ */
+jest.setTimeout(90_000);
+
+let databaseUrl: string;
+const prefix = uniqueName('events_death');
+const running: Service[] = [];
+beforeAll(async () => {
+  databaseUrl = await createTestDatabase();
+});
+afterAll(async () => {
+  for (const s of running) if (s.child.exitCode === null && !s.child.signalCode) await s.stop();
+  await deletePrefixes(REDIS_URL, [prefix]);
+  await dropDatabase(databaseUrl);
+});
+
+const env = () => ({
+  DATABASE_URL: databaseUrl,
+  REDIS_URL,
+  REDIS_PREFIX: prefix,
+  JWT_SECRET: 'x'.repeat(32),
+  ADMIN_USERNAME: 'admin',
+  ADMIN_PASSWORD: 'admin-password',
+  MIGRATE_ON_START: 'true',
+});
+
+it('publishes the events of an api process killed right after COMMIT', async () => {
+  const api = await startRole('api', env());
+  running.push(api);
+  const db = createDb(databaseUrl);
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue(EVENTS_QUEUE, { connection: redis, prefix });
+  try {
+    const auth = 'Basic ' + Buffer.from('admin:admin-password').toString('base64');
+    const posts = Array.from({ length: 200 }, (_, i) =>
+      fetch(`${api.base}/orders`, {
+        method: 'POST',
+        headers: { Authorization: auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify(orderBody({ order_id: `killed-${i}` })),
+      }).then(
+        (res) => res.status,
+        () => 'cut off',
+      ),
+    );
+    // The first commit is the signal: kill while the rest are in flight.
+    await waitUntil(async () => Number((await db('orders').count({ n: '*' }))[0]!.n) > 0, {
+      intervalMs: 5,
+      what: 'a first commit',
+    });
+    await api.stop('SIGKILL');
+    const statuses = await Promise.all(posts);
+    expect(statuses).toContain('cut off');
+
+    const stored: string[] = await db('orders').pluck('order_id');
+    expect(stored.length).toBeGreaterThan(0);
+    const events = await db('order_events');
+    // Every committed order has its one order.created; no event names an order not stored.
+    expect(events.map((e) => e.order_id).sort()).toEqual([...stored].sort());
+    expect(events.every((e) => e.type === 'order.created' && e.sequence === null)).toBe(true);
+
+    // A worker started afterwards publishes them all, each once (and those of its own steps:
+    // it completes the orders too: three events each).
+    running.push(await startRole('worker', env()));
+    const published = async () => {
+      const [all, relay] = await Promise.all([db('order_events'), db('event_relay').first()]);
+      return (
+        Number(relay.published_sequence) === all.length && all.length === 3 * stored.length && all
+      );
+    };
+    const all = await waitUntil(published, {
+      timeoutMs: 20_000,
+      what: 'the relay to publish the events',
+    });
+    const jobs = await queue.getJobs(['waiting', 'completed']);
+    expect(jobs.map((j) => j.id).sort()).toEqual(all.map((e) => e.event_id).sort());
+    expect(all.map((e) => e.event_id)).toEqual(
+      expect.arrayContaining(events.map((e) => e.event_id)),
+    );
+  } finally {
+    await queue.close();
+    await redis.quit();
+    await db.destroy();
+  }
+});
