@@ -49,11 +49,11 @@ describe('order processing without a fulfilment step', () => {
       h.services.db.off('query', listen);
     }
     // The orders and their items (no history: processing never reads it), then one
-    // transaction: BEGIN, lock, update, history, three read models, COMMIT.
+    // transaction: BEGIN, lock, update, history, events, three read models, COMMIT.
     expect(statements.filter((sql) => /order_status_history/.test(sql))).toEqual([
       expect.stringMatching(/^insert/i),
     ]);
-    expect(statements).toHaveLength(10);
+    expect(statements).toHaveLength(11);
   });
 
   it('commits both steps at once, recording each in the history and the read models', async () => {
