@@ -20,14 +20,16 @@ export function createEventFeed(redis: Redis, prefix: string, logger: Logger) {
       const sub = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
       sub.on('error', () => undefined); // told by the producer's reconnect line
       sub.on('message', (_channel: string, message: string) => {
-        let event: OrderEvent;
+        // A relay round's events, in sequence order.
+        let events: OrderEvent[];
         try {
-          event = JSON.parse(message) as OrderEvent;
+          events = JSON.parse(message) as OrderEvent[];
+          if (!Array.isArray(events)) throw new Error('not a list');
         } catch {
           logger.warn('unreadable event on the events channel');
           return;
         }
-        for (const listener of listeners) listener(event);
+        for (const event of events) for (const listener of listeners) listener(event);
       });
       await sub.subscribe(channel);
       return sub;

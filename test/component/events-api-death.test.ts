@@ -90,7 +90,8 @@ it('publishes the events of an api process killed right after COMMIT', async () 
       what: 'the relay to publish the events',
     });
     const jobs = await queue.getJobs(['waiting', 'completed']);
-    expect(jobs.map((j) => j.id).sort()).toEqual(all.map((e) => e.event_id).sort());
+    const carried = jobs.flatMap((j) => (j.data.events as { id: string }[]).map((e) => e.id));
+    expect(carried.sort()).toEqual(all.map((e) => e.event_id).sort());
     expect(all.map((e) => e.event_id)).toEqual(
       expect.arrayContaining(events.map((e) => e.event_id)),
     );

@@ -163,11 +163,17 @@ describe('the relay', () => {
     expect(all.every((e) => e.sequence !== null)).toBe(true);
     expect(all.map((e) => Number(e.sequence))).toEqual(all.map((_, i) => i + 1));
     expect(await h.services.repositories.events.publishedSequence()).toBe(all.length);
+    // One job per round, named by its sequence range; together they carry every event once.
     const jobs = await queue.getJobs(['waiting']);
-    expect(jobs.map((j) => j.id).sort()).toEqual(all.map((e) => e.event_id).sort());
-    const job = jobs.find((j) => j.id === all.at(-1).event_id)!;
-    expect(job.name).toBe(all.at(-1).type);
-    expect(job.data).toMatchObject({ id: job.id, sequence: all.length, version: 1 });
+    const carried = jobs.flatMap((j) => j.data.events as { id: string; sequence: number }[]);
+    expect(carried.map((e) => e.id).sort()).toEqual(all.map((e) => e.event_id).sort());
+    expect(jobs.length).toBeLessThan(all.length);
+    for (const job of jobs) {
+      const seqs = (job.data.events as { sequence: number }[]).map((e) => e.sequence);
+      expect(job.id).toBe(`events-${seqs[0]}-${seqs.at(-1)}`);
+    }
+    const last = carried.find((e) => e.id === all.at(-1).event_id)!;
+    expect(last).toMatchObject({ type: all.at(-1).type, sequence: all.length, version: 1 });
   });
 
   it('publishes again what a relay numbered but did not mark, without a second job', async () => {

@@ -2,24 +2,25 @@ import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 import type { OrderEvent } from '../../domain/order-event';
-import { EVENTS_QUEUE } from '../../data-access/event-publisher';
+import { EventBatch, EVENTS_QUEUE } from '../../data-access/event-publisher';
 import { isOutageError } from '../../data-access/redis';
 
 /**
  * What consumes an order event (webhook deliveries, issue 13 §2). None ships yet: the worker
  * still takes every job, so the queue does not grow in Redis without bound.
  */
-export type HandleEvent = (event: OrderEvent) => Promise<void>;
+export type HandleEvents = (events: OrderEvent[]) => Promise<void>;
 
-/** Consumes the order-events queue; delivery is at least once, the event id de-duplicates. */
+/** Consumes the order-events queue, a relay round per job; at least once: the event id
+ *  de-duplicates. */
 export function createEventWorker(deps: {
   connection: Redis;
   prefix: string;
   logger: Logger;
-  handle?: HandleEvent;
-}): Worker<OrderEvent> {
+  handle?: HandleEvents;
+}): Worker<EventBatch> {
   const handle = deps.handle ?? (async () => {});
-  const worker = new Worker<OrderEvent>(EVENTS_QUEUE, (job) => handle(job.data), {
+  const worker = new Worker<EventBatch>(EVENTS_QUEUE, (job) => handle(job.data.events), {
     connection: deps.connection,
     prefix: deps.prefix,
     concurrency: 50,
