@@ -11,6 +11,7 @@ import { createReadOrders } from '../domain/read-orders';
 import { createCancelOrder } from '../domain/cancel-order';
 import { createRetryOrders } from '../domain/retry-orders';
 import { createReadCustomers } from '../domain/read-customers';
+import { createManageWebhooks } from '../domain/manage-webhooks';
 import { createApp } from '../entry-points/api/app';
 import { createRateLimits } from '../entry-points/api/middleware/rate-limit';
 import type { Core } from './core';
@@ -104,6 +105,12 @@ export function composeApi(core: Core, options: ApiOptions) {
       logger,
     }),
     readCustomers: createReadCustomers({ customers: repositories.customers }),
+    manageWebhooks: createManageWebhooks({
+      webhooks: repositories.webhooks,
+      guard: core.webhooks.guard,
+      queue: core.webhooks.queue,
+      secretGraceMs: config.webhooks.secretGraceMs,
+    }),
     rateLimits,
     corsOrigins: config.corsOrigins,
     validateResponses: options.validateResponses,

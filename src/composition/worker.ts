@@ -4,6 +4,10 @@ import { createProcessOrders, Fulfil } from '../domain/process-order';
 import { createReconcileOrders } from '../domain/reconcile-orders';
 import { createPurgeOrders } from '../domain/purge-orders';
 import { createOrderWorker } from '../entry-points/worker/order-worker';
+import { createWebhookWorker } from '../entry-points/worker/webhook-worker';
+import { createDispatchEvent } from '../domain/dispatch-event';
+import { createDeliverWebhook } from '../domain/deliver-webhook';
+import { sendWebhook } from '../data-access/webhook-sender';
 import { createMaintenance } from '../entry-points/worker/maintenance';
 import { registerSharedGauges } from '../entry-points/worker/shared-gauges';
 import type { Core } from './core';
@@ -43,6 +47,22 @@ export function composeWorker(core: Core, options: WorkerOptions) {
     logger,
   });
 
+  // Called by the outbox relay for every event it publishes.
+  const dispatchEvent = createDispatchEvent({
+    webhooks: repositories.webhooks,
+    orders: repositories.orders,
+    queue: core.webhooks.queue,
+    logger,
+  });
+  const deliverWebhook = createDeliverWebhook({
+    webhooks: repositories.webhooks,
+    guard: core.webhooks.guard,
+    send: sendWebhook,
+    timeoutMs: core.webhooks.timeoutMs,
+    metrics,
+    logger,
+  });
+
   /** The BullMQ workers, not yet running; the shared gauges are exported from then on. */
   function createWorkers() {
     const workers = {
@@ -56,6 +76,14 @@ export function composeWorker(core: Core, options: WorkerOptions) {
         concurrency: options.workerConcurrency,
         lockMs: options.workerLockMs,
       }),
+      webhookWorker: createWebhookWorker({
+        connection,
+        prefix: config.redisPrefix,
+        deliverWebhook,
+        retry: core.webhooks.retry,
+        concurrency: config.webhooks.concurrency,
+        logger,
+      }),
       maintenance: createMaintenance({
         connection,
         prefix: config.redisPrefix,
@@ -64,7 +92,12 @@ export function composeWorker(core: Core, options: WorkerOptions) {
         logger,
       }),
     };
-    registerSharedGauges({ metrics, orders: repositories.orders, queue: core.orderQueue.queue });
+    registerSharedGauges({
+      metrics,
+      orders: repositories.orders,
+      queue: core.orderQueue.queue,
+      webhooks: repositories.webhooks,
+    });
     return workers;
   }
 
@@ -74,7 +107,12 @@ export function composeWorker(core: Core, options: WorkerOptions) {
     // to another worker as stalled, so it is retried, not lost.
     {
       name: 'workers',
-      run: () => Promise.all([running?.orderWorker.close(), running?.maintenance.worker.close()]),
+      run: () =>
+        Promise.all([
+          running?.orderWorker.close(),
+          running?.webhookWorker.close(),
+          running?.maintenance.worker.close(),
+        ]),
     },
     { name: 'worker redis', run: () => closeRedis(connection) },
     // After its connection, for the same reason as the order queue (core.ts).
@@ -83,12 +121,13 @@ export function composeWorker(core: Core, options: WorkerOptions) {
 
   return {
     connection,
-    useCases: { processOrders, reconcileOrders, purgeOrders },
+    useCases: { processOrders, reconcileOrders, purgeOrders, dispatchEvent, deliverWebhook },
     createWorkers,
     /** Runs the order worker and schedules maintenance; resolves once scheduled. */
     async start(): Promise<void> {
       running = createWorkers();
       void running.orderWorker.run();
+      void running.webhookWorker.run();
       await running.maintenance.start();
     },
     shutdownSteps,

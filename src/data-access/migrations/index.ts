@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as initial from './20261121000000_initial';
 import * as userTokenVersion from './20261201000000_user_token_version';
 import * as statusHistoryActor from './20261202000000_status_history_actor';
+import * as webhooks from './20261205000000_webhooks';
 
 /**
  * Migrations are listed here rather than discovered on disk, so the same list runs from
@@ -11,6 +12,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261121000000_initial': initial,
   '20261201000000_user_token_version': userTokenVersion,
   '20261202000000_status_history_actor': statusHistoryActor,
+  '20261205000000_webhooks': webhooks,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

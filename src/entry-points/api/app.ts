@@ -6,6 +6,7 @@ import type { Metrics } from '../../lib/metrics';
 import type { Readiness } from '../../lib/readiness';
 import type { Authentication } from '../../domain/authentication';
 import type { createReadCustomers } from '../../domain/read-customers';
+import type { ManageWebhooks } from '../../domain/manage-webhooks';
 import type { RateLimits } from './middleware/rate-limit';
 import { createAuthenticate } from './middleware/authenticate';
 import { clientAddress } from './middleware/client-address';
@@ -20,6 +21,7 @@ import { customersRouter } from './routes/customers-router';
 import { publicRouter } from './routes/public-router';
 import { healthRouter } from './routes/health-router';
 import { ordersRouter, OrdersRouterDeps } from './routes/orders-router';
+import { webhooksRouter } from './routes/webhooks-router';
 import { defaultPageSize, loadOpenApiDocument } from './openapi-document';
 import { cacheOpenApiRoutePatterns } from './openapi-route-cache';
 
@@ -30,6 +32,7 @@ export interface AppDeps extends OrdersRouterDeps {
   readiness: Readiness;
   auth: Authentication;
   readCustomers: ReturnType<typeof createReadCustomers>;
+  manageWebhooks: ManageWebhooks;
   rateLimits: RateLimits;
   /** Origins allowed by CORS; empty keeps CORS closed. */
   corsOrigins: string[];
@@ -78,6 +81,7 @@ export function createApp(deps: AppDeps): Express {
   const pageSize = defaultPageSize(document);
   app.use(ordersRouter(deps, pageSize));
   app.use(customersRouter(deps.readCustomers, pageSize));
+  app.use(webhooksRouter(deps.manageWebhooks, pageSize));
   app.use(errorHandler(deps.logger));
   return app;
 }
