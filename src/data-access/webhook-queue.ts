@@ -23,7 +23,8 @@ export function createWebhookQueue(
 ) {
   const queue = new Queue<WebhookJob>(WEBHOOKS_QUEUE, { connection, prefix });
   queue.on('error', (err) => {
-    if (!isOutageError(err, connection)) logger.warn('webhooks queue error', { error: err.message });
+    if (!isOutageError(err, connection))
+      logger.warn('webhooks queue error', { error: err.message });
   });
 
   return {

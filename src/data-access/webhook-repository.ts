@@ -37,7 +37,9 @@ export function createWebhookRepository(db: Knex) {
     /** The endpoint, its deliveries and their attempts, in one transaction. */
     async deleteEndpoint(endpointId: string): Promise<boolean> {
       return db.transaction(async (trx) => {
-        const ids = trx('webhook_deliveries').select('delivery_id').where('endpoint_id', endpointId);
+        const ids = trx('webhook_deliveries')
+          .select('delivery_id')
+          .where('endpoint_id', endpointId);
         await trx('webhook_attempts').whereIn('delivery_id', ids).delete();
         await trx('webhook_deliveries').where('endpoint_id', endpointId).delete();
         return (await trx('webhook_endpoints').where('endpoint_id', endpointId).delete()) > 0;

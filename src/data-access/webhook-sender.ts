@@ -67,7 +67,12 @@ export function sendWebhook(
           const excerpt = Buffer.concat(chunks).subarray(0, EXCERPT_BYTES).toString('utf8');
           req.destroy();
           if (status >= 200 && status < 300) {
-            finish({ statusCode: status, error: null, excerpt: excerpt || null, outcome: 'success' });
+            finish({
+              statusCode: status,
+              error: null,
+              excerpt: excerpt || null,
+              outcome: 'success',
+            });
           } else if (status >= 300 && status < 400) {
             const location = String(res.headers.location ?? '').slice(0, 200);
             finish({
@@ -104,7 +109,12 @@ export function sendWebhook(
       req.destroy();
     }, timeoutMs);
     req.on('error', (err) =>
-      finish({ statusCode: null, error: err.message.slice(0, 500), excerpt: null, outcome: 'network' }),
+      finish({
+        statusCode: null,
+        error: err.message.slice(0, 500),
+        excerpt: null,
+        outcome: 'network',
+      }),
     );
     req.end(body);
   });

@@ -12,7 +12,9 @@ import type { WebhookDelivery, WebhookEndpoint } from './webhook';
  * refuses in custom job ids.
  */
 export function deliveryIdOf(eventId: string, endpointId: string): string {
-  return 'whd_' + createHash('sha256').update(`${eventId}\n${endpointId}`).digest('hex').slice(0, 40);
+  return (
+    'whd_' + createHash('sha256').update(`${eventId}\n${endpointId}`).digest('hex').slice(0, 40)
+  );
 }
 
 export function endpointWants(endpoint: WebhookEndpoint, event: OrderEvent): boolean {

@@ -90,7 +90,12 @@ const deliveries = async (endpointId: string) => {
     id: string;
     status: string;
     event_id: string;
-    attempts: { attempt: number; status_code: number | null; error: string | null; latency_ms: number }[];
+    attempts: {
+      attempt: number;
+      status_code: number | null;
+      error: string | null;
+      latency_ms: number;
+    }[];
   }[];
 };
 
@@ -144,9 +149,15 @@ describe('registering webhook endpoints', () => {
 
   it('deletes an endpoint: 204, then 404', async () => {
     const created = await register('http://127.0.0.1:9/x', newCustomer());
-    await h.api.delete(`/webhooks/${created.id}`).set('Authorization', h.basic('manager')).expect(204);
+    await h.api
+      .delete(`/webhooks/${created.id}`)
+      .set('Authorization', h.basic('manager'))
+      .expect(204);
     await h.api.get(`/webhooks/${created.id}`).set('Authorization', h.basic('manager')).expect(404);
-    await h.api.delete(`/webhooks/${created.id}`).set('Authorization', h.basic('manager')).expect(404);
+    await h.api
+      .delete(`/webhooks/${created.id}`)
+      .set('Authorization', h.basic('manager'))
+      .expect(404);
   });
 
   it.each([
@@ -173,7 +184,11 @@ describe('delivering events', () => {
     let verified: boolean | undefined;
     let secret = '';
     const r = await receiver((req, res) => {
-      verified = verifySignature(req.headers['order-service-signature'] as string, req.body, secret);
+      verified = verifySignature(
+        req.headers['order-service-signature'] as string,
+        req.body,
+        secret,
+      );
       res.statusCode = verified ? 200 : 400;
       res.end();
     });
@@ -225,7 +240,9 @@ describe('delivering events', () => {
 
     // Nothing more can arrive once the second dispatch's job (if any) is done.
     const queue = h.services.webhooks.queue.queue;
-    await waitUntil(async () => (await queue.getJobCounts('waiting', 'active', 'delayed')).active === 0);
+    await waitUntil(
+      async () => (await queue.getJobCounts('waiting', 'active', 'delayed')).active === 0,
+    );
     expect(r.received).toHaveLength(1);
     expect(await h.services.db('webhook_deliveries').where('event_id', event.id)).toHaveLength(1);
   });
@@ -245,7 +262,10 @@ describe('delivering events', () => {
       [2, 503],
       [3, 200],
     ]);
-    expect(delivery.attempts[0]).toMatchObject({ error: 'HTTP 503', response_excerpt: 'busy, try later' });
+    expect(delivery.attempts[0]).toMatchObject({
+      error: 'HTTP 503',
+      response_excerpt: 'busy, try later',
+    });
     expect(r.received[2]!.at - r.received[1]!.at).toBeGreaterThanOrEqual(40);
     expect(new Set(r.received.map((q) => q.headers['order-service-event-id'])).size).toBe(1);
   });
@@ -262,7 +282,9 @@ describe('delivering events', () => {
 
     const delivery = await waitForDelivery(endpoint.id, 'failed');
     expect(delivery.attempts.length).toBeGreaterThan(3);
-    const res = await h.api.get(`/webhooks/${endpoint.id}`).set('Authorization', h.basic('manager'));
+    const res = await h.api
+      .get(`/webhooks/${endpoint.id}`)
+      .set('Authorization', h.basic('manager'));
     expect(res.body).toMatchObject({ status: 'failing', failing_since: expect.any(String) });
     expect((await h.services.metrics.webhookDeliveriesFailed.get()).values[0]!.value).toBe(
       failedBefore + 1,
@@ -280,13 +302,17 @@ describe('delivering events', () => {
     await waitUntil(async () => hanging.received.length > 0 && fast.received.length > 0, {
       what: 'both endpoints called',
     });
-    expect(Math.abs(fast.received[0]!.at - hanging.received[0]!.at)).toBeLessThan(ATTEMPT_TIMEOUT_MS);
-
-    const failed = await waitUntil(
-      async () => (await deliveries(slow.id))[0]?.attempts[0],
-      { what: 'the hanging attempt to time out' },
+    expect(Math.abs(fast.received[0]!.at - hanging.received[0]!.at)).toBeLessThan(
+      ATTEMPT_TIMEOUT_MS,
     );
-    expect(failed).toMatchObject({ status_code: null, error: `no response within ${ATTEMPT_TIMEOUT_MS} ms` });
+
+    const failed = await waitUntil(async () => (await deliveries(slow.id))[0]?.attempts[0], {
+      what: 'the hanging attempt to time out',
+    });
+    expect(failed).toMatchObject({
+      status_code: null,
+      error: `no response within ${ATTEMPT_TIMEOUT_MS} ms`,
+    });
     expect(failed.latency_ms).toBeGreaterThanOrEqual(ATTEMPT_TIMEOUT_MS - 5);
     // Orders keep flowing meanwhile: a new order completes while the endpoint still hangs.
     const order = await orderEvent(newCustomer());

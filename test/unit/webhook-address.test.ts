@@ -1,4 +1,8 @@
-import { createAddressGuard, isRefusedAddress, unmapped } from '../../src/data-access/webhook-address-guard';
+import {
+  createAddressGuard,
+  isRefusedAddress,
+  unmapped,
+} from '../../src/data-access/webhook-address-guard';
 import { attemptsWithin, DEFAULT_RETRY, retryDelay } from '../../src/domain/webhook-retry';
 import { signatureHeader } from '../../src/domain/webhook';
 import { verifySignature } from '../helpers/webhook-receiver';
