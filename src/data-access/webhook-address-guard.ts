@@ -121,17 +121,8 @@ export function createAddressGuard(policy: AddressPolicy) {
    */
   async function check(raw: string): Promise<CheckedTarget> {
     const url = parse(raw);
-    const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-    let addresses: { address: string; family: number }[];
-    if (isIP(hostname)) {
-      addresses = [{ address: hostname, family: isIP(hostname) }];
-    } else {
-      try {
-        addresses = await lookup(hostname, { all: true });
-      } catch {
-        throw new RefusedTarget(`host ${hostname} does not resolve`);
-      }
-    }
+    const hostname = hostOf(url);
+    const addresses = await resolve(hostname);
     const bad = addresses.find((a) => !permitted(hostname, a.address));
     if (bad || addresses.length === 0) {
       throw new RefusedTarget(
@@ -142,7 +133,30 @@ export function createAddressGuard(policy: AddressPolicy) {
     return { url, address: first.address, family: first.family === 6 ? 6 : 4 };
   }
 
-  return { check };
+  /**
+   * At registration: the same check, except that a host name on the allow-list is trusted
+   * whatever it resolves to, even nothing yet (delivery resolves it then).
+   */
+  async function checkRegistration(raw: string): Promise<void> {
+    const url = parse(raw);
+    if (!allowedNames.has(hostOf(url))) await check(raw);
+  }
+
+  return { check, checkRegistration };
+}
+
+function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+}
+
+async function resolve(hostname: string): Promise<{ address: string; family: number }[]> {
+  const family = isIP(hostname);
+  if (family !== 0) return [{ address: hostname, family }];
+  try {
+    return await lookup(hostname, { all: true });
+  } catch {
+    throw new RefusedTarget(`host ${hostname} does not resolve`);
+  }
 }
 
 export type AddressGuard = ReturnType<typeof createAddressGuard>;

@@ -65,7 +65,7 @@ export function createManageWebhooks(deps: {
   async function createEndpoint(principal: Principal, input: NewEndpoint) {
     assertManager(principal);
     try {
-      await deps.guard.check(input.url);
+      await deps.guard.checkRegistration(input.url);
     } catch (err) {
       if (!(err instanceof RefusedTarget)) throw err;
       throw new AppError('validation', `The request is invalid: /url ${err.message}.`, {

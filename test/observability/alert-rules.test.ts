@@ -70,6 +70,7 @@ describe('the Prometheus rules file', () => {
         'OrderServiceQueueBacklogGrowing',
         'OrderServiceReadinessFlapping',
         'OrderServiceRedisUnreachable',
+        'OrderServiceWebhookEndpointsFailing',
       ].sort(),
     );
   });
