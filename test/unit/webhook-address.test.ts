@@ -63,6 +63,16 @@ describe('webhook address policy', () => {
     const named = createAddressGuard({ allowHttp: true, allowed: ['localhost'] });
     await expect(named.check('http://localhost/')).resolves.toBeDefined();
   });
+
+  it('trusts an allow-listed host name at registration even before it resolves', async () => {
+    const guard = createAddressGuard({ allowHttp: false, allowed: ['hooks.invalid'] });
+    await expect(guard.checkRegistration('https://hooks.invalid/x')).resolves.toBeUndefined();
+    await expect(guard.check('https://hooks.invalid/x')).rejects.toThrow('does not resolve');
+    const strict = createAddressGuard({ allowHttp: false, allowed: [] });
+    await expect(strict.checkRegistration('https://other.invalid/x')).rejects.toThrow(
+      'does not resolve',
+    );
+  });
 });
 
 describe('webhook signatures and retries', () => {
