@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { withTransaction } from './transaction';
 import type {
   DeliveryStatus,
   EndpointStatus,
@@ -36,7 +37,7 @@ export function createWebhookRepository(db: Knex) {
 
     /** The endpoint, its deliveries and their attempts, in one transaction. */
     async deleteEndpoint(endpointId: string): Promise<boolean> {
-      return db.transaction(async (trx) => {
+      return withTransaction(db, async (trx) => {
         const ids = trx('webhook_deliveries')
           .select('delivery_id')
           .where('endpoint_id', endpointId);
@@ -122,7 +123,8 @@ export function createWebhookRepository(db: Knex) {
       attempt: Omit<WebhookAttempt, 'attempt'>,
       status: DeliveryStatus,
     ): Promise<number> {
-      return db.transaction(async (trx) => {
+      // Galera may abort either at COMMIT (1213): run it again rather than lose the attempt.
+      return withTransaction(db, async (trx) => {
         await trx('webhook_deliveries')
           .where('delivery_id', attempt.delivery_id)
           .update({ attempts: trx.raw('attempts + 1'), status, updated_at: attempt.finished_at });
