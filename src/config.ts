@@ -161,6 +161,9 @@ const schema = z.object({
   WEBHOOK_CONCURRENCY: integer(1, 1000).default(16),
   WEBHOOK_RETRY_HOURS: integer(0, 720).default(72),
   WEBHOOK_SECRET_GRACE_HOURS: integer(0, 720).default(24),
+  WEBHOOK_SECRET_KEY: optionalString.refine((v) => v === undefined || Buffer.byteLength(v) >= 32, {
+    message: 'must be at least 32 bytes',
+  }),
   GIT_COMMIT: optionalString,
 });
 
@@ -212,6 +215,8 @@ export interface Config {
     /** Retries stop once their delays would pass this. */
     retryMs: number;
     secretGraceMs: number;
+    /** Encrypts the stored signing secrets; unset, they are stored as they are. */
+    secretKey?: string;
   };
 }
 
@@ -281,6 +286,7 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
       concurrency: e.WEBHOOK_CONCURRENCY,
       retryMs: e.WEBHOOK_RETRY_HOURS * 3600_000,
       secretGraceMs: e.WEBHOOK_SECRET_GRACE_HOURS * 3600_000,
+      secretKey: e.WEBHOOK_SECRET_KEY,
     },
   });
 }

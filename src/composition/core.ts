@@ -4,6 +4,7 @@ import type { ShutdownStep } from '../lib/shutdown';
 import { buildInfo } from '../lib/build-info';
 import { createMetrics } from '../lib/metrics';
 import { createReadiness } from '../lib/readiness';
+import { createSecretBox } from '../lib/secret-box';
 import { createDb, createMysqlProbe } from '../data-access/db';
 import { closeRedis, createRedis } from '../data-access/redis';
 import { checkMysqlSettings, checkRedisSettings } from '../data-access/durability-settings';
@@ -44,7 +45,7 @@ export function composeCore(config: Readonly<Config>, logger: Logger, options: C
     customers: createCustomerRepository(db),
     idempotency: createIdempotencyRepository(db),
     users: createUserRepository(db),
-    webhooks: createWebhookRepository(db),
+    webhooks: createWebhookRepository(db, createSecretBox(config.webhooks.secretKey)),
   };
   const orderQueue = createOrderQueue(redis, config.redisPrefix, logger, options.jobBackoffMs);
   const webhookRetry: RetrySchedule = {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { withTransaction } from './transaction';
+import { createSecretBox, SecretBox } from '../lib/secret-box';
 import type {
   DeliveryStatus,
   EndpointStatus,
@@ -11,18 +12,29 @@ import type { OrderEventType } from '../domain/order-event';
 
 type EndpointRow = Omit<WebhookEndpoint, 'events'> & { events: string };
 
-function toEndpoint(row: EndpointRow): WebhookEndpoint {
-  return { ...row, events: JSON.parse(row.events) as OrderEventType[] };
-}
+/** Secrets are sealed with `box` (when it has a key) before they are stored. */
+export function createWebhookRepository(db: Knex, box: SecretBox = createSecretBox(undefined)) {
+  function toEndpoint(row: EndpointRow): WebhookEndpoint {
+    return {
+      ...row,
+      events: JSON.parse(row.events) as OrderEventType[],
+      secret: box.open(row.secret, row.endpoint_id),
+      previous_secret: row.previous_secret && box.open(row.previous_secret, row.endpoint_id),
+    };
+  }
 
-export function createWebhookRepository(db: Knex) {
   const endpoints = () => db<EndpointRow>('webhook_endpoints');
   const deliveries = () => db<WebhookDelivery>('webhook_deliveries');
   const attempts = () => db<WebhookAttempt>('webhook_attempts');
 
   return {
     async insertEndpoint(endpoint: WebhookEndpoint): Promise<void> {
-      await endpoints().insert({ ...endpoint, events: JSON.stringify(endpoint.events) });
+      await endpoints().insert({
+        ...endpoint,
+        events: JSON.stringify(endpoint.events),
+        secret: box.seal(endpoint.secret, endpoint.endpoint_id),
+        previous_secret: null,
+      });
     },
 
     async findEndpoint(endpointId: string): Promise<WebhookEndpoint | undefined> {
@@ -58,7 +70,7 @@ export function createWebhookRepository(db: Knex) {
         .update({
           previous_secret: db.ref('secret') as unknown as string,
           previous_secret_expires_at: previousExpiresAt,
-          secret,
+          secret: box.seal(secret, endpointId),
           updated_at: now,
         });
     },

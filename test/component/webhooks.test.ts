@@ -7,13 +7,18 @@ import { generateEndpointId, generateSecret } from '../../src/domain/webhook';
 
 // Receivers listen on 127.0.0.1: reaching them needs the allow-list, which `strict` lacks.
 const ATTEMPT_TIMEOUT_MS = 700;
+const SECRET_KEY = 'webhook-secret-key-of-at-least-32-bytes';
 let h: Harness;
 let strict: Harness;
 const receivers: { close(): Promise<void> }[] = [];
 
 beforeAll(async () => {
   h = await startHarness(
-    { WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' },
+    {
+      WEBHOOK_ALLOW_HTTP: 'true',
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+      WEBHOOK_SECRET_KEY: SECRET_KEY,
+    },
     {
       webhookRetry: { baseMs: 40, capMs: 160, maxAgeMs: 1500 },
       webhookTimeoutMs: ATTEMPT_TIMEOUT_MS,
@@ -25,6 +30,7 @@ beforeAll(async () => {
       DATABASE_URL: h.services.config.databaseUrl,
       REDIS_PREFIX: `${h.prefix}-strict`,
       WEBHOOK_ALLOW_HTTP: 'true',
+      WEBHOOK_SECRET_KEY: SECRET_KEY,
     },
     { webhookRetry: { baseMs: 40, capMs: 40, maxAgeMs: 40 } },
   );
@@ -123,6 +129,21 @@ describe('registering webhook endpoints', () => {
     expect(list.body.data.map((e: { id: string }) => e.id)).toContain(created.id);
     expect(JSON.stringify(list.body)).not.toContain(created.secret);
     expect(h.logs.join('')).not.toContain(created.secret);
+  });
+
+  it('stores the secret encrypted under WEBHOOK_SECRET_KEY, bound to its endpoint', async () => {
+    const created = await register('http://127.0.0.1:9/x', newCustomer());
+    const rotated = await h.api
+      .post(`/webhooks/${created.id}/rotate-secret`)
+      .set('Authorization', h.basic('manager'))
+      .expect(200);
+    const row = await h.services.db('webhook_endpoints').where('endpoint_id', created.id).first();
+    expect(row.secret).toMatch(/^enc1:/);
+    expect(row.previous_secret).toMatch(/^enc1:/);
+    expect(JSON.stringify(row)).not.toContain(created.secret.slice(6));
+    expect(JSON.stringify(row)).not.toContain(rotated.body.secret.slice(6));
+    const stored = await h.services.repositories.webhooks.findEndpoint(created.id);
+    expect(stored).toMatchObject({ secret: rotated.body.secret, previous_secret: created.secret });
   });
 
   it('is for managers only: a customer gets 403, no credentials 401', async () => {
