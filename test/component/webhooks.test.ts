@@ -247,6 +247,24 @@ describe('delivering events', () => {
     expect(await deliveries(otherCustomer.id)).toEqual([]);
   });
 
+  it("sends every customer's events to an endpoint without a customer filter", async () => {
+    const r = await receiver();
+    const res = await h.api
+      .post('/webhooks')
+      .set('Authorization', h.basic('manager'))
+      .send({ url: r.url, events: ['order.cancelled'] })
+      .expect(201);
+    expect(res.body.customer_id).toBeNull();
+    const events = [await orderEvent(newCustomer(), 'order.cancelled')];
+    events.push(await orderEvent(newCustomer(), 'order.cancelled'));
+    for (const event of events) await dispatch(event);
+    await waitUntil(async () => r.received.length === 2, { what: 'both deliveries' });
+    expect(r.received.map((q) => q.headers['order-service-event-id']).sort()).toEqual(
+      events.map((e) => e.id).sort(),
+    );
+    await h.api.delete(`/webhooks/${res.body.id}`).set('Authorization', h.basic('manager'));
+  });
+
   it('delivers once per (event, endpoint) when the relay dispatches an event twice', async () => {
     const r = await receiver();
     const customer = newCustomer();

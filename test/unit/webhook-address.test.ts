@@ -4,7 +4,7 @@ import {
   unmapped,
 } from '../../src/data-access/webhook-address-guard';
 import { attemptsWithin, DEFAULT_RETRY, retryDelay } from '../../src/domain/webhook-retry';
-import { signatureHeader } from '../../src/domain/webhook';
+import { signatureHeader, signingSecrets, WebhookEndpoint } from '../../src/domain/webhook';
 import { verifySignature } from '../helpers/webhook-receiver';
 
 describe('webhook address policy', () => {
@@ -84,6 +84,18 @@ describe('webhook signatures and retries', () => {
     }
     expect(verifySignature(header, '{"a":2}', 'whsec_new', 300, 1_800_000_010)).toBe(false);
     expect(verifySignature(header, '{"a":1}', 'whsec_new', 300, 1_800_001_000)).toBe(false);
+  });
+
+  it('signs with the previous secret only until its grace period ends', () => {
+    const at = new Date('2026-12-01T12:00:00Z');
+    const endpoint = {
+      secret: 'whsec_new',
+      previous_secret: 'whsec_old',
+      previous_secret_expires_at: new Date(at.getTime() + 1000),
+    } as WebhookEndpoint;
+    expect(signingSecrets(endpoint, at)).toEqual(['whsec_new', 'whsec_old']);
+    expect(signingSecrets(endpoint, new Date(at.getTime() + 1000))).toEqual(['whsec_new']);
+    expect(signingSecrets({ ...endpoint, previous_secret: null }, at)).toEqual(['whsec_new']);
   });
 
   it('retries with jittered exponential delays for up to three days by default', () => {
