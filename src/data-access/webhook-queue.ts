@@ -31,7 +31,9 @@ export function createWebhookQueue(
     queue,
     /**
      * The job id is the delivery id (derived from event and endpoint), so BullMQ ignores a
-     * second add while the first job exists; the delivery row in MySQL covers the time after.
+     * second add while the first job exists. Finished jobs are removed (millions of events a
+     * day would otherwise pile up in Redis): the delivery row is what makes a later re-publish
+     * a no-op, since the worker sends only deliveries still pending.
      */
     async enqueueDeliveries(deliveryIds: string[]): Promise<void> {
       if (deliveryIds.length === 0) return;
@@ -43,8 +45,8 @@ export function createWebhookQueue(
             jobId: deliveryId,
             attempts,
             backoff: { type: WEBHOOK_BACKOFF },
-            removeOnComplete: { age: 24 * 3600 },
-            removeOnFail: { age: 24 * 3600 },
+            removeOnComplete: true,
+            removeOnFail: { age: 24 * 3600, count: 10_000 },
           },
         })),
       );
@@ -53,7 +55,7 @@ export function createWebhookQueue(
       await queue.add(
         'redeliver',
         { deliveryId, redeliver: true },
-        { attempts: 1, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } },
+        { attempts: 1, removeOnComplete: true, removeOnFail: { age: 24 * 3600, count: 10_000 } },
       );
     },
     close: () => queue.close(),
