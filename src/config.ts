@@ -81,6 +81,31 @@ function databaseOf(databaseUrl: string): DatabaseSettings {
   return { url: databaseUrl, host, port, name: database };
 }
 
+/** Host names, addresses or CIDRs a webhook may reach even though they are private. */
+const allowedHosts = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const entries = (v ?? '')
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
+    for (const entry of entries) {
+      const [net, prefix, extra] = entry.split('/');
+      const family = isIP(net!);
+      const validCidr =
+        family !== 0 &&
+        extra === undefined &&
+        (prefix === undefined ||
+          (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128)));
+      if (!validCidr && !(prefix === undefined && HOSTNAME.test(entry))) {
+        ctx.addIssue({ code: 'custom', message: `${entry} is not a host name, address or CIDR` });
+        return z.NEVER;
+      }
+    }
+    return entries;
+  });
+
 const optionalString = z
   .string()
   .optional()
@@ -133,6 +158,15 @@ const schema = z.object({
   EVENT_STREAM_HEARTBEAT_SECONDS: integer(1, 300).default(15),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly']).default('info'),
   SHUTDOWN_TIMEOUT_SECONDS: integer(1, 3600).default(25),
+  WEBHOOK_ALLOW_HTTP: boolean.default(false),
+  WEBHOOK_ALLOWED_HOSTS: allowedHosts,
+  WEBHOOK_TIMEOUT_SECONDS: integer(1, 60).default(10),
+  WEBHOOK_CONCURRENCY: integer(1, 1000).default(16),
+  WEBHOOK_RETRY_HOURS: integer(0, 720).default(72),
+  WEBHOOK_SECRET_GRACE_HOURS: integer(0, 720).default(24),
+  WEBHOOK_SECRET_KEY: optionalString.refine((v) => v === undefined || Buffer.byteLength(v) >= 32, {
+    message: 'must be at least 32 bytes',
+  }),
   GIT_COMMIT: optionalString,
 });
 
@@ -180,6 +214,17 @@ export interface Config {
   shutdownTimeoutSeconds: number;
   /** Shown in order_service_build_info; `unknown` when GIT_COMMIT is unset. */
   gitCommit: string;
+  webhooks: {
+    allowHttp: boolean;
+    allowedHosts: string[];
+    timeoutMs: number;
+    concurrency: number;
+    /** Retries stop once their delays would pass this. */
+    retryMs: number;
+    secretGraceMs: number;
+    /** Encrypts the stored signing secrets; unset, they are stored as they are. */
+    secretKey?: string;
+  };
 }
 
 export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
@@ -246,5 +291,14 @@ export function loadConfig(role: Role, env: NodeJS.ProcessEnv = process.env): Re
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
     gitCommit: e.GIT_COMMIT?.trim() || 'unknown',
+    webhooks: {
+      allowHttp: e.WEBHOOK_ALLOW_HTTP,
+      allowedHosts: e.WEBHOOK_ALLOWED_HOSTS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_SECONDS * 1000,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      retryMs: e.WEBHOOK_RETRY_HOURS * 3600_000,
+      secretGraceMs: e.WEBHOOK_SECRET_GRACE_HOURS * 3600_000,
+      secretKey: e.WEBHOOK_SECRET_KEY,
+    },
   });
 }

@@ -15,6 +15,7 @@ import { createReadOrders } from '../domain/read-orders';
 import { createCancelOrder } from '../domain/cancel-order';
 import { createRetryOrders } from '../domain/retry-orders';
 import { createReadCustomers } from '../domain/read-customers';
+import { createManageWebhooks } from '../domain/manage-webhooks';
 import { createApp } from '../entry-points/api/app';
 import { createRateLimits } from '../entry-points/api/middleware/rate-limit';
 import { createEventFeed } from '../data-access/event-feed';
@@ -139,6 +140,12 @@ export function composeApi(core: Core, options: ApiOptions) {
     readCustomers: createReadCustomers({ customers: repositories.customers }),
     manageApiKeys: createManageApiKeys({ apiKeys, logger }),
     eventsRouter: events.router,
+    manageWebhooks: createManageWebhooks({
+      webhooks: repositories.webhooks,
+      guard: core.webhooks.guard,
+      queue: core.webhooks.queue,
+      secretGraceMs: config.webhooks.secretGraceMs,
+    }),
     rateLimits,
     corsOrigins: config.corsOrigins,
     validateResponses: options.validateResponses,

@@ -4,6 +4,7 @@ import type { ShutdownStep } from '../lib/shutdown';
 import { buildInfo } from '../lib/build-info';
 import { createMetrics } from '../lib/metrics';
 import { createReadiness } from '../lib/readiness';
+import { createSecretBox } from '../lib/secret-box';
 import { createDb, createMysqlProbe } from '../data-access/db';
 import { closeRedis, createRedis } from '../data-access/redis';
 import { checkMysqlSettings, checkRedisSettings } from '../data-access/durability-settings';
@@ -13,12 +14,20 @@ import { createIdempotencyRepository } from '../data-access/idempotency-reposito
 import { createUserRepository } from '../data-access/user-repository';
 import { createOrderQueue } from '../data-access/order-queue';
 import { createEventOutbox } from '../data-access/event-outbox';
+import { createWebhookRepository } from '../data-access/webhook-repository';
+import { createWebhookQueue } from '../data-access/webhook-queue';
+import { createAddressGuard } from '../data-access/webhook-address-guard';
+import { attemptsWithin, DEFAULT_RETRY, RetrySchedule } from '../domain/webhook-retry';
 
 export interface CoreOptions {
   /** First retry delay of an order job (doubling each attempt); tests shorten it. */
   jobBackoffMs?: number;
   /** Pause between readiness refreshes; tests of outages shorten it. */
   readinessIntervalMs?: number;
+  /** Webhook retry delays; tests shorten them. */
+  webhookRetry?: Partial<RetrySchedule>;
+  /** Webhook attempt timeout in ms (WEBHOOK_TIMEOUT_SECONDS otherwise); tests shorten it. */
+  webhookTimeoutMs?: number;
 }
 
 /**
@@ -37,8 +46,23 @@ export function composeCore(config: Readonly<Config>, logger: Logger, options: C
     customers: createCustomerRepository(db),
     idempotency: createIdempotencyRepository(db),
     users: createUserRepository(db),
+    webhooks: createWebhookRepository(db, createSecretBox(config.webhooks.secretKey)),
   };
   const orderQueue = createOrderQueue(redis, config.redisPrefix, logger, options.jobBackoffMs);
+  const webhookRetry: RetrySchedule = {
+    ...DEFAULT_RETRY,
+    maxAgeMs: config.webhooks.retryMs,
+    ...options.webhookRetry,
+  };
+  const webhooks = {
+    retry: webhookRetry,
+    timeoutMs: options.webhookTimeoutMs ?? config.webhooks.timeoutMs,
+    guard: createAddressGuard({
+      allowHttp: config.webhooks.allowHttp,
+      allowed: config.webhooks.allowedHosts,
+    }),
+    queue: createWebhookQueue(redis, config.redisPrefix, logger, attemptsWithin(webhookRetry)),
+  };
   const mysqlProbe = createMysqlProbe(config.databaseUrl);
   const readiness = createReadiness(
     { mysql: mysqlProbe.check, redis: () => redis.ping() },
@@ -80,7 +104,7 @@ export function composeCore(config: Readonly<Config>, logger: Logger, options: C
       },
     },
     { name: 'redis', run: () => closeRedis(redis) },
-    { name: 'queues', run: () => orderQueue.close() },
+    { name: 'queues', run: () => Promise.all([orderQueue.close(), webhooks.queue.close()]) },
     { name: 'mysql', run: () => db.destroy() },
   ];
 
@@ -92,6 +116,7 @@ export function composeCore(config: Readonly<Config>, logger: Logger, options: C
     redis,
     repositories,
     orderQueue,
+    webhooks,
     readiness,
     checkDurability,
     shutdownSteps,

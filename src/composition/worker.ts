@@ -4,6 +4,10 @@ import { createProcessOrders, Fulfil } from '../domain/process-order';
 import { createReconcileOrders } from '../domain/reconcile-orders';
 import { createPurgeOrders } from '../domain/purge-orders';
 import { createOrderWorker } from '../entry-points/worker/order-worker';
+import { createWebhookWorker } from '../entry-points/worker/webhook-worker';
+import { createDispatchEvents } from '../domain/dispatch-event';
+import { createDeliverWebhook } from '../domain/deliver-webhook';
+import { sendWebhook } from '../data-access/webhook-sender';
 import { createMaintenance } from '../entry-points/worker/maintenance';
 import { registerSharedGauges } from '../entry-points/worker/shared-gauges';
 import { createEventPublisher } from '../data-access/event-publisher';
@@ -64,6 +68,22 @@ export function composeWorker(core: Core, options: WorkerOptions) {
     pollMs: options.relayPollMs,
   });
 
+  // The order-events worker's handler: each relay round's events to the webhook endpoints.
+  const dispatchEvents = createDispatchEvents({
+    webhooks: repositories.webhooks,
+    orders: repositories.orders,
+    queue: core.webhooks.queue,
+    logger,
+  });
+  const deliverWebhook = createDeliverWebhook({
+    webhooks: repositories.webhooks,
+    guard: core.webhooks.guard,
+    send: sendWebhook,
+    timeoutMs: core.webhooks.timeoutMs,
+    metrics,
+    logger,
+  });
+
   /** The BullMQ workers, not yet running; the shared gauges are exported from then on. */
   function createWorkers() {
     const workers = {
@@ -77,7 +97,20 @@ export function composeWorker(core: Core, options: WorkerOptions) {
         concurrency: options.workerConcurrency,
         lockMs: options.workerLockMs,
       }),
-      eventWorker: createEventWorker({ connection, prefix: config.redisPrefix, logger }),
+      eventWorker: createEventWorker({
+        connection,
+        prefix: config.redisPrefix,
+        logger,
+        handle: async (events) => void (await dispatchEvents(events)),
+      }),
+      webhookWorker: createWebhookWorker({
+        connection,
+        prefix: config.redisPrefix,
+        deliverWebhook,
+        retry: core.webhooks.retry,
+        concurrency: config.webhooks.concurrency,
+        logger,
+      }),
       maintenance: createMaintenance({
         connection,
         prefix: config.redisPrefix,
@@ -91,6 +124,7 @@ export function composeWorker(core: Core, options: WorkerOptions) {
       orders: repositories.orders,
       events: repositories.events,
       queue: core.orderQueue.queue,
+      webhooks: repositories.webhooks,
     });
     return workers;
   }
@@ -107,6 +141,7 @@ export function composeWorker(core: Core, options: WorkerOptions) {
         Promise.all([
           running?.orderWorker.close(),
           running?.eventWorker.close(),
+          running?.webhookWorker.close(),
           running?.maintenance.worker.close(),
         ]),
     },
@@ -118,7 +153,14 @@ export function composeWorker(core: Core, options: WorkerOptions) {
 
   return {
     connection,
-    useCases: { processOrders, reconcileOrders, purgeOrders, relayEvents },
+    useCases: {
+      processOrders,
+      reconcileOrders,
+      purgeOrders,
+      relayEvents,
+      dispatchEvents,
+      deliverWebhook,
+    },
     publisher,
     createWorkers,
     /** Runs the order worker and schedules maintenance; resolves once scheduled. */
@@ -126,6 +168,7 @@ export function composeWorker(core: Core, options: WorkerOptions) {
       running = createWorkers();
       void running.orderWorker.run();
       void running.eventWorker.run();
+      void running.webhookWorker.run();
       await running.maintenance.start();
       relay.start();
     },

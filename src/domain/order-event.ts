@@ -20,7 +20,8 @@ export interface OrderEvent {
   customer_id: string;
   status: OrderStatus;
   version: number;
-  created_at: Date;
+  /** A Date where it is written; an ISO string once it has been through a job or a message. */
+  created_at: Date | string;
 }
 
 /**

@@ -4,6 +4,8 @@ import { RETRY_REASONS } from '../data-access/mysql-errors';
 import { ORDER_STATUSES, TRANSITIONS } from '../domain/order';
 import { API_KEY_RESULTS } from '../domain/api-key';
 
+const WEBHOOK_OUTCOMES = ['success', 'http_error', 'redirect', 'timeout', 'network', 'refused'];
+
 /**
  * One registry per process (tests build their own). Labels are bounded: routes are templates,
  * never raw paths, ids or customers.
@@ -104,6 +106,24 @@ export function createMetrics(build: BuildInfo = buildInfo()) {
       labelNames: ['dependency', 'setting'] as const,
       registers,
     }),
+    webhookAttempts: new client.Counter({
+      name: 'webhook_delivery_attempts_total',
+      help: 'Webhook delivery attempts by outcome (success, http_error, redirect, timeout, network, refused).',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
+    webhookDuration: new client.Histogram({
+      name: 'webhook_delivery_duration_seconds',
+      help: 'Latency of one webhook delivery attempt, by outcome.',
+      labelNames: ['outcome'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    webhookDeliveriesFailed: new client.Counter({
+      name: 'webhook_deliveries_failed_total',
+      help: 'Webhook deliveries that gave up after their retries; each marks its endpoint failing.',
+      registers,
+    }),
     /** Gauges read at scrape time; those over shared state are registered by one role only. */
     gauge(
       name: string,
@@ -134,6 +154,8 @@ export function createMetrics(build: BuildInfo = buildInfo()) {
   }
   for (const result of API_KEY_RESULTS) metrics.apiKeyAuthentications.inc({ result }, 0);
   for (const reason of RETRY_REASONS) metrics.transactionRetries.inc({ reason }, 0);
+  for (const outcome of WEBHOOK_OUTCOMES) metrics.webhookAttempts.inc({ outcome }, 0);
+  metrics.webhookDeliveriesFailed.inc(0);
   return metrics;
 }
 

@@ -469,6 +469,35 @@ describe('production scenario (every feature on)', () => {
     );
   });
 
+  it('lets only worker pods send webhook deliveries: 443 to public addresses, none private', () => {
+    const policy = find<{
+      spec: {
+        podSelector: { matchLabels: Record<string, string> };
+        policyTypes: string[];
+        egress: {
+          ports: { port: number; protocol: string }[];
+          to: { ipBlock: { cidr: string; except: string[] } }[];
+        }[];
+      };
+    }>(production, 'NetworkPolicy', `${RELEASE}-webhooks`);
+    expect(policy.spec.podSelector.matchLabels).toMatchObject({
+      'app.kubernetes.io/component': 'worker',
+    });
+    expect(policy.spec.policyTypes).toEqual(['Egress']);
+    const [rule] = policy.spec.egress;
+    expect(rule!.ports).toEqual([{ port: 443, protocol: 'TCP' }]);
+    const v4 = rule!.to.find((peer) => peer.ipBlock.cidr === '0.0.0.0/0')!.ipBlock.except;
+    expect(v4).toEqual(
+      expect.arrayContaining([
+        '10.0.0.0/8',
+        '172.16.0.0/12',
+        '192.168.0.0/16',
+        '169.254.0.0/16',
+        '127.0.0.0/8',
+      ]),
+    );
+  });
+
   it('reads every secret from existingSecret and creates no Secret of its own', () => {
     expect(findAll(production, 'Secret')).toEqual([]);
     const [api] = containersOf(find(production, 'Deployment', API));

@@ -3,7 +3,8 @@ import { Harness, startHarness } from '../helpers/harness';
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness();
+  // The webhook example's host does not resolve offline; the allow-list trusts it by name.
+  h = await startHarness({ WEBHOOK_ALLOWED_HOSTS: 'hooks.example.com' });
 });
 afterAll(async () => h.stop());
 

@@ -71,6 +71,7 @@ describe('the Prometheus rules file', () => {
         'OrderServiceQueueBacklogGrowing',
         'OrderServiceReadinessFlapping',
         'OrderServiceRedisUnreachable',
+        'OrderServiceWebhookEndpointsFailing',
       ].sort(),
     );
   });

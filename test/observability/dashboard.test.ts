@@ -27,7 +27,11 @@ describe('the Grafana dashboard', () => {
       for (const target of panel.targets ?? []) {
         expect(target.expr).toContain('namespace="$namespace"');
         // Per-pod series follow the pod picker; shared gauges and order counters do not.
-        if (!/queue_jobs|orders_oldest|order_|orders_created|outbox_/.test(target.expr)) {
+        if (
+          !/queue_jobs|orders_oldest|order_|orders_created|outbox_|webhook_endpoints/.test(
+            target.expr,
+          )
+        ) {
           expect(target.expr).toContain('pod=~"$pod"');
         }
       }

@@ -132,3 +132,42 @@ describe('GIT_COMMIT', () => {
     expect(loadConfig('worker', {}).gitCommit).toBe('unknown');
   });
 });
+
+describe('WEBHOOK_*', () => {
+  it('defaults to https only, no allow-list, 10 s attempts, 3 days of retries, 24 h grace', () => {
+    expect(loadConfig('worker', {}).webhooks).toEqual({
+      allowHttp: false,
+      allowedHosts: [],
+      timeoutMs: 10_000,
+      concurrency: 16,
+      retryMs: 72 * 3600_000,
+      secretGraceMs: 24 * 3600_000,
+    });
+  });
+
+  it('reads an allow-list of host names, addresses and CIDRs', () => {
+    const env = { WEBHOOK_ALLOWED_HOSTS: ' hooks.internal, 10.20.0.0/16,::1 , fd00::/8' };
+    expect(loadConfig('worker', env).webhooks.allowedHosts).toEqual([
+      'hooks.internal',
+      '10.20.0.0/16',
+      '::1',
+      'fd00::/8',
+    ]);
+  });
+
+  it.each(['10.0.0.0/33', 'not a host', 'hooks.internal/8', '10.0.0.1/8/1'])(
+    'refuses the allow-list entry %s, naming the variable',
+    (entry) => {
+      expect(() => loadConfig('worker', { WEBHOOK_ALLOWED_HOSTS: entry })).toThrow(ConfigError);
+      expect(() => loadConfig('worker', { WEBHOOK_ALLOWED_HOSTS: entry })).toThrow(
+        /^WEBHOOK_ALLOWED_HOSTS: /,
+      );
+    },
+  );
+
+  it('refuses a WEBHOOK_ALLOW_HTTP that is not a boolean', () => {
+    expect(() => loadConfig('worker', { WEBHOOK_ALLOW_HTTP: 'yes' })).toThrow(
+      /^WEBHOOK_ALLOW_HTTP: /,
+    );
+  });
+});

@@ -76,9 +76,9 @@ spec:
                 name: {{ include "order-service.fullname" $root }}
           env:
             {{- if eq $component "api" }}
-            {{- include "order-service.secretEnv" (dict "root" $root "names" (list "DATABASE_URL" "REDIS_URL" "JWT_SECRET" "ADMIN_USERNAME" "ADMIN_PASSWORD")) | trim | nindent 12 }}
+            {{- include "order-service.secretEnv" (dict "root" $root "names" (list "DATABASE_URL" "REDIS_URL" "JWT_SECRET" "ADMIN_USERNAME" "ADMIN_PASSWORD" "WEBHOOK_SECRET_KEY")) | trim | nindent 12 }}
             {{- else }}
-            {{- include "order-service.secretEnv" (dict "root" $root "names" (list "DATABASE_URL" "REDIS_URL")) | trim | nindent 12 }}
+            {{- include "order-service.secretEnv" (dict "root" $root "names" (list "DATABASE_URL" "REDIS_URL" "WEBHOOK_SECRET_KEY")) | trim | nindent 12 }}
             {{- end }}
             {{- with $v.extraEnv }}
             {{- toYaml . | nindent 12 }}

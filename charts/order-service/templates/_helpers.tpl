@@ -75,7 +75,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/*
-The Secret holding DATABASE_URL, REDIS_URL, JWT_SECRET and ADMIN_*.
+The Secret holding DATABASE_URL, REDIS_URL, JWT_SECRET, ADMIN_* and WEBHOOK_SECRET_KEY.
 */}}
 {{- define "order-service.secretName" -}}
 {{- default (include "order-service.fullname" .) .Values.existingSecret }}
@@ -132,7 +132,7 @@ Usage: include "order-service.secretEnv" (dict "root" $ "names" (list "DATABASE_
     secretKeyRef:
       name: {{ include "order-service.secretName" $root }}
       key: {{ . }}
-      {{- if or (hasPrefix "ADMIN_" .) (and (eq . "JWT_SECRET") $root.Values.auth.jwksUrl) }}
+      {{- if or (hasPrefix "ADMIN_" .) (eq . "WEBHOOK_SECRET_KEY") (and (eq . "JWT_SECRET") $root.Values.auth.jwksUrl) }}
       optional: true
       {{- end }}
 {{- end }}

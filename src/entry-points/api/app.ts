@@ -7,6 +7,7 @@ import type { Readiness } from '../../lib/readiness';
 import type { Authentication } from '../../domain/authentication';
 import type { createReadCustomers } from '../../domain/read-customers';
 import type { ManageApiKeys } from '../../domain/manage-api-keys';
+import type { ManageWebhooks } from '../../domain/manage-webhooks';
 import type { RateLimits } from './middleware/rate-limit';
 import { createAuthenticate } from './middleware/authenticate';
 import { clientAddress } from './middleware/client-address';
@@ -22,6 +23,7 @@ import { customersRouter } from './routes/customers-router';
 import { publicRouter } from './routes/public-router';
 import { healthRouter } from './routes/health-router';
 import { ordersRouter, OrdersRouterDeps } from './routes/orders-router';
+import { webhooksRouter } from './routes/webhooks-router';
 import { defaultPageSize, loadOpenApiDocument } from './openapi-document';
 import { cacheOpenApiRoutePatterns } from './openapi-route-cache';
 
@@ -33,6 +35,7 @@ export interface AppDeps extends OrdersRouterDeps {
   auth: Authentication;
   readCustomers: ReturnType<typeof createReadCustomers>;
   manageApiKeys: ManageApiKeys;
+  manageWebhooks: ManageWebhooks;
   rateLimits: RateLimits;
   /** GET /events and GET /orders/{order_id}/events (Server-Sent Events). */
   eventsRouter: Router;
@@ -85,6 +88,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(ordersRouter(deps, pageSize));
   app.use(customersRouter(deps.readCustomers, pageSize));
   app.use(apiKeysRouter(deps.manageApiKeys, pageSize));
+  app.use(webhooksRouter(deps.manageWebhooks, pageSize));
   app.use(errorHandler(deps.logger));
   return app;
 }

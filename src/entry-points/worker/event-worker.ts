@@ -5,10 +5,7 @@ import type { OrderEvent } from '../../domain/order-event';
 import { EventBatch, EVENTS_QUEUE } from '../../data-access/event-publisher';
 import { isOutageError } from '../../data-access/redis';
 
-/**
- * What consumes an order event (webhook deliveries, issue 13 §2). None ships yet: the worker
- * still takes every job, so the queue does not grow in Redis without bound.
- */
+/** What consumes a relay round's order events: webhook dispatch. */
 export type HandleEvents = (events: OrderEvent[]) => Promise<void>;
 
 /** Consumes the order-events queue, a relay round per job; at least once: the event id

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { OrderRepository } from '../../data-access/order-repository';
 import type { Metrics } from '../../lib/metrics';
 import type { EventOutbox } from '../../data-access/event-outbox';
+import type { WebhookRepository } from '../../data-access/webhook-repository';
 
 const STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'] as const;
 
@@ -14,6 +15,8 @@ export function registerSharedGauges(deps: {
   orders: Pick<OrderRepository, 'oldestPendingCreatedAt'>;
   events: Pick<EventOutbox, 'lag'>;
   queue: Queue;
+  /** Absent in tests of the order gauges alone. */
+  webhooks?: Pick<WebhookRepository, 'countEndpointsByStatus'>;
 }): void {
   deps.metrics.gauge(
     'queue_jobs',
@@ -50,6 +53,17 @@ export function registerSharedGauges(deps: {
     async (g) => {
       const { oldest } = await readLag();
       g.set(oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0);
+    },
+  );
+  const webhooks = deps.webhooks;
+  if (!webhooks) return;
+  deps.metrics.gauge(
+    'webhook_endpoints',
+    'Webhook endpoints by status (failing: a delivery gave up after its retries).',
+    ['status'],
+    async (g) => {
+      const counts = await webhooks.countEndpointsByStatus();
+      for (const [status, n] of Object.entries(counts)) g.set({ status }, n);
     },
   );
 }
