@@ -25,6 +25,11 @@ export interface WorkerOptions {
   reconcileStaleAfterMs?: number;
   /** Pause of the outbox relay when the outbox is empty; tests shorten it. */
   relayPollMs?: number;
+  /**
+   * False for a second service a test runs on the same database under another Redis prefix:
+   * its relay would take the outbox's events to its own queues.
+   */
+  relay?: boolean;
 }
 
 /**
@@ -170,7 +175,7 @@ export function composeWorker(core: Core, options: WorkerOptions) {
       void running.eventWorker.run();
       void running.webhookWorker.run();
       await running.maintenance.start();
-      relay.start();
+      if (options.relay !== false) relay.start();
     },
     shutdownSteps,
   };

@@ -32,7 +32,7 @@ beforeAll(async () => {
       WEBHOOK_ALLOW_HTTP: 'true',
       WEBHOOK_SECRET_KEY: SECRET_KEY,
     },
-    { webhookRetry: { baseMs: 40, capMs: 40, maxAgeMs: 40 } },
+    { webhookRetry: { baseMs: 40, capMs: 40, maxAgeMs: 40 }, relay: false },
   );
   await Promise.all([h.startWorkers(), strict.startWorkers()]);
 });
@@ -65,17 +65,35 @@ async function register(
   return res.body as { id: string; secret: string; status: string };
 }
 
-/** An order placed through the API and its order.created event, as the outbox would write it. */
+/**
+ * An order placed through the API and an event of it: its order.created as the outbox wrote
+ * it (the relay dispatches that one too, which the delivery id makes one delivery), or one of
+ * another type made up for the test.
+ */
 async function orderEvent(customerId: string, type: EventType = 'order.created') {
   const res = await h.api
     .post('/orders')
     .set('Authorization', h.basic('manager'))
     .send(orderBody({ customer_id: customerId }))
     .expect(201);
+  const orderId = res.body.order_id as string;
+  if (type === 'order.created') {
+    const row = await h.services.db('order_events').where({ order_id: orderId, type }).first();
+    return {
+      id: row.event_id,
+      type,
+      sequence: Number(row.sequence ?? 0),
+      order_id: orderId,
+      customer_id: customerId,
+      status: row.status,
+      version: row.version,
+      created_at: row.created_at,
+    } satisfies OrderEvent;
+  }
   const event: OrderEvent = {
     id: `evt_${randomBytes(6).toString('hex')}`,
     type,
-    order_id: res.body.order_id as string,
+    order_id: orderId,
     customer_id: customerId,
     sequence: 0,
     status: 'pending',
@@ -386,9 +404,10 @@ describe('delivering events', () => {
   it('refuses at delivery an endpoint whose address is no longer allowed', async () => {
     const r = await receiver();
     const customer = newCustomer();
-    // Registered while the allow-list permitted 127.0.0.1 (harness h), delivered by `strict`.
-    const endpoint = await register(r.url, customer);
-    await dispatch(await orderEvent(customer), strict);
+    // Registered while the allow-list permitted 127.0.0.1 (harness h), delivered by `strict`;
+    // an event type of its own, so h's relay delivers nothing to it.
+    const endpoint = await register(r.url, customer, ['order.cancelled']);
+    await dispatch(await orderEvent(customer, 'order.cancelled'), strict);
 
     const attempt = await waitUntil(async () => (await deliveries(endpoint.id))[0]?.attempts[0], {
       what: 'the refused attempt',
@@ -407,7 +426,8 @@ describe('delivering events', () => {
     await strict.services.repositories.webhooks.insertEndpoint({
       endpoint_id: endpointId,
       url: `http://localhost:${r.port}/hook`,
-      events: ['order.created'],
+      // An event type of its own, so h's relay delivers nothing to it.
+      events: ['order.cancelled'],
       customer_id: customer,
       secret: generateSecret(),
       previous_secret: null,
@@ -417,12 +437,41 @@ describe('delivering events', () => {
       created_at: now,
       updated_at: now,
     });
-    await dispatch(await orderEvent(customer), strict);
+    await dispatch(await orderEvent(customer, 'order.cancelled'), strict);
     const attempt = await waitUntil(async () => (await deliveries(endpointId))[0]?.attempts[0], {
       what: 'the refused attempt',
     });
     expect(attempt.error).toMatch(/^refused: the URL resolves to/);
     expect(r.received).toHaveLength(0);
+  });
+});
+
+describe('from the outbox to the endpoint', () => {
+  it('delivers an order placed through the API once per event, by way of the relay', async () => {
+    const r = await receiver();
+    const customer = newCustomer();
+    const endpoint = await register(r.url, customer, ['order.created', 'order.completed']);
+    const placed = await h.api
+      .post('/orders')
+      .set('Authorization', h.basic('manager'))
+      .send(orderBody({ customer_id: customer }))
+      .expect(201);
+    await waitUntil(async () => r.received.length >= 2, { what: 'two deliveries' });
+    const events = await h.services
+      .db('order_events')
+      .where('order_id', placed.body.order_id)
+      .whereIn('type', ['order.created', 'order.completed']);
+    const bodies = r.received.map((q) => JSON.parse(q.body));
+    expect(bodies.map((b) => [b.id, b.type]).sort()).toEqual(
+      events.map((e) => [e.event_id, e.type]).sort(),
+    );
+    for (const q of r.received) {
+      expect(
+        verifySignature(q.headers['order-service-signature'] as string, q.body, endpoint.secret),
+      ).toBe(true);
+      expect(q.headers['order-service-event-id']).toBe(JSON.parse(q.body).id);
+    }
+    expect(bodies.every((b) => b.data.order.order_id === placed.body.order_id)).toBe(true);
   });
 });
 
