@@ -112,13 +112,20 @@ export function composeApi(core: Core, options: ApiOptions) {
   });
 
   const feed = createEventFeed(redis, prefix, logger);
+  const streamEvents = createStreamEvents({
+    outbox: repositories.events,
+    feed,
+    orders: repositories.orders,
+    maxPerPrincipal: config.eventStreams.maxPerUser,
+  });
+  metrics.gauge(
+    'event_streams_open',
+    'Event streams (SSE) open in this api process.',
+    [],
+    async (g) => g.set(streamEvents.openCount()),
+  );
   const events = eventsRouter({
-    streamEvents: createStreamEvents({
-      outbox: repositories.events,
-      feed,
-      orders: repositories.orders,
-      maxPerPrincipal: config.eventStreams.maxPerUser,
-    }),
+    streamEvents,
     heartbeatMs: config.eventStreams.heartbeatSeconds * 1000,
   });
 

@@ -134,6 +134,12 @@ export function createStreamEvents(deps: {
 
   return {
     openStream,
+    /** Streams open in this process, for the `event_streams_open` gauge. */
+    openCount(): number {
+      let n = 0;
+      for (const count of open.values()) n += count;
+      return n;
+    },
     /** New streams are refused from now on (the caller ends the open ones). */
     refuseNew(): void {
       closing = true;

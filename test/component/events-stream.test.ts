@@ -130,6 +130,20 @@ describe('limits and lifetime', () => {
     s.close();
   });
 
+  it('counts its open streams in event_streams_open', async () => {
+    const open = async () =>
+      (await h.services.metrics.registry.getSingleMetric('event_streams_open')!.get()).values[0]
+        ?.value;
+    // The earlier tests' streams, closed by their clients, end on the server soon after.
+    await waitUntil(async () => (await open()) === 0, { what: 'no stream open' });
+    const s = await stream('/events', 'bob');
+    expect(await open()).toBe(1);
+    s.close();
+    await waitUntil(async () => (await open()) === 0, {
+      what: 'the stream to be counted out',
+    });
+  });
+
   it('caps the streams one user holds open with 429 problem+json', async () => {
     const a = await stream('/events', 'manager');
     const b = await stream('/events', 'manager');
