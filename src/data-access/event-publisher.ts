@@ -41,6 +41,10 @@ export function createEventPublisher(connection: Redis, prefix: string, logger: 
     connection,
     prefix,
     defaultJobOptions: {
+      // A round whose dispatch fails (MySQL or Redis away) is tried again, 1 s doubling: about
+      // 12 days in all, so an outage does not lose its webhook deliveries.
+      attempts: 20,
+      backoff: { type: 'exponential', delay: 1000 },
       removeOnComplete: KEEP,
       removeOnFail: { age: 24 * 3600 },
     },

@@ -475,6 +475,38 @@ describe('from the outbox to the endpoint', () => {
   });
 });
 
+describe('when dispatching fails', () => {
+  it('dispatches a relay round again after MySQL failed it, and delivers once', async () => {
+    const r = await receiver();
+    const customer = newCustomer();
+    await register(r.url, customer);
+    const { db } = h.services;
+    // The endpoints table away: the round's dispatch fails as in a MySQL outage.
+    await db.raw('RENAME TABLE webhook_endpoints TO webhook_endpoints_away');
+    try {
+      await h.api
+        .post('/orders')
+        .set('Authorization', h.basic('manager'))
+        .send(orderBody({ customer_id: customer }))
+        .expect(201);
+      // The round's job failed: retried later (delayed), or, without retries, failed for good.
+      const queue = h.roles.worker.publisher.queue;
+      await waitUntil(
+        async () => {
+          const counts = await queue.getJobCounts('delayed', 'failed');
+          return counts.delayed! + counts.failed! > 0;
+        },
+        { what: 'the failed dispatch' },
+      );
+    } finally {
+      await db.raw('RENAME TABLE webhook_endpoints_away TO webhook_endpoints');
+    }
+    await waitUntil(async () => r.received.length > 0, { timeoutMs: 15_000, what: 'the delivery' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(r.received).toHaveLength(1);
+  });
+});
+
 describe('rotating secrets and redelivering', () => {
   it('signs with the new and the old secret during the grace period', async () => {
     const r = await receiver();
