@@ -4,6 +4,7 @@ import type { Logger } from '../../lib/logger';
 import type { OrderEvent } from '../../domain/order-event';
 import { EventBatch, EVENTS_QUEUE } from '../../data-access/event-publisher';
 import { isOutageError } from '../../data-access/redis';
+import { crashRecovery } from './order-worker';
 
 /** What consumes a relay round's order events: webhook dispatch. */
 export type HandleEvents = (events: OrderEvent[]) => Promise<void>;
@@ -22,6 +23,7 @@ export function createEventWorker(deps: {
     prefix: deps.prefix,
     concurrency: 50,
     autorun: false,
+    ...crashRecovery(),
   });
   worker.on('error', (err) => {
     if (!isOutageError(err, deps.connection)) {

@@ -86,12 +86,7 @@ export function createOrderWorker(deps: {
       prefix: deps.prefix,
       concurrency: deps.concurrency ?? 16,
       autorun: false,
-      // A dead worker's jobs run again once their lock expires and a stalled check sees it:
-      // within lockDuration + stalledInterval (15 s), not BullMQ's default 60 s.
-      lockDuration: deps.lockMs ?? 10_000,
-      stalledInterval: deps.lockMs ?? 5_000,
-      // Crashes are not the order's fault: a job that stalled is run again, not failed.
-      maxStalledCount: 100,
+      ...crashRecovery(deps.lockMs),
     },
   );
   // Outages are in the producer's reconnect line already.
@@ -101,4 +96,17 @@ export function createOrderWorker(deps: {
     }
   });
   return worker;
+}
+
+/**
+ * A dead worker's jobs run again once their lock expires and a stalled check sees it: within
+ * lockDuration + stalledInterval (15 s), not BullMQ's default 60 s. Crashes are not the job's
+ * fault: a job that stalled is run again, not failed. Shared by every BullMQ worker here.
+ */
+export function crashRecovery(lockMs?: number) {
+  return {
+    lockDuration: lockMs ?? 10_000,
+    stalledInterval: lockMs ?? 5_000,
+    maxStalledCount: 100,
+  };
 }

@@ -5,7 +5,7 @@ import { runWithContext } from '../../lib/request-context';
 import { WEBHOOK_BACKOFF, WEBHOOKS_QUEUE, WebhookJob } from '../../data-access/webhook-queue';
 import { isOutageError } from '../../data-access/redis';
 import { unavailableDependency } from '../../data-access/dependency-errors';
-import { outageRetryDelay } from './order-worker';
+import { crashRecovery, outageRetryDelay } from './order-worker';
 import { DeliverWebhook, DeliveryFailed } from '../../domain/deliver-webhook';
 import { retryDelay, RetrySchedule } from '../../domain/webhook-retry';
 
@@ -47,6 +47,7 @@ export function createWebhookWorker(deps: {
       prefix: deps.prefix,
       concurrency: deps.concurrency,
       autorun: false,
+      ...crashRecovery(),
       settings: {
         backoffStrategy: (attemptsMade: number, type?: string) =>
           type === WEBHOOK_BACKOFF ? retryDelay(attemptsMade, deps.retry) : 1000,
