@@ -26,6 +26,8 @@ export interface EventBatch {
 /**
  * The job id of a round's events: their sequence range. A relay re-publishing a round it did
  * not mark takes the same numbered events again, so the job is the same and not added twice.
+ * Two relays at once (a lost lease) may re-publish in ranges of their own, an event in two
+ * jobs: consumers de-duplicate by event id (webhook delivery ids, the streams' seen set).
  */
 export function eventBatchId(events: OrderEvent[]): string {
   return `events-${events[0]!.sequence}-${events.at(-1)!.sequence}`;

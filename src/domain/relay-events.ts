@@ -1,8 +1,8 @@
 import type { EventOutbox } from '../data-access/event-outbox';
 import type { OrderEvent } from './order-event';
 
-/** Events per relay round: one numbering transaction, one addBulk, one pipeline. */
-const BATCH = 500;
+/** Events per relay round: one numbering transaction, one job, one pub/sub message. */
+export const RELAY_BATCH = 500;
 
 /**
  * One round of the outbox relay: first what an earlier relay numbered but did not publish
@@ -15,7 +15,7 @@ export function createRelayEvents(deps: {
   publish: (events: OrderEvent[]) => Promise<void>;
   batch?: number;
 }) {
-  const batch = deps.batch ?? BATCH;
+  const batch = deps.batch ?? RELAY_BATCH;
   return async function relayEvents(): Promise<number> {
     const published = await deps.outbox.publishedSequence();
     let events = await deps.outbox.numberedAfter(published, batch);

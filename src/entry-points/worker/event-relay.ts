@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
-import type { RelayEvents } from '../../domain/relay-events';
+import { RELAY_BATCH, RelayEvents } from '../../domain/relay-events';
 
 /** Renews the lease only while it still holds our token. */
 const RENEW =
@@ -52,8 +52,12 @@ export function createEventRelay(deps: {
   async function run(): Promise<void> {
     while (!stopped) {
       try {
-        // Rounds until the outbox is empty, the lease renewed before each.
-        while (!stopped && (await holdLease()) && (await deps.relayEvents()) > 0);
+        // Full rounds back to back, the lease renewed before each; after a partial one, a
+        // pause. Under load a round then takes what a poll interval brought (hundreds of
+        // events) instead of the few committed meanwhile: each round costs about eight
+        // statements, a job and a message, so back-to-back small rounds cost more than the
+        // events (0.13 statements per order at 1,500 orders/s).
+        while (!stopped && (await holdLease()) && (await deps.relayEvents()) >= RELAY_BATCH);
       } catch (err) {
         deps.logger.warn('event relay round failed', { error: (err as Error).message });
       }
