@@ -2,16 +2,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createDb } from '../../src/data-access/db';
 import { EVENTS_QUEUE } from '../../src/data-access/event-publisher';
-import { deletePrefixes } from '../helpers/redis-keys';
-import {
-  createTestDatabase,
-  dropDatabase,
-  orderBody,
-  REDIS_URL,
-  uniqueName,
-  waitUntil,
-} from '../helpers/harness';
-import { Service, startRole } from '../helpers/service-process';
+import { orderBody, REDIS_URL, waitUntil } from '../helpers/harness';
+import { ADMIN_AUTH, useRoleProcesses } from '../helpers/role-processes';
 
 /*
  * The outbox is in MySQL: an api process SIGKILLed the moment its orders are committed (its
@@ -20,40 +12,19 @@ import { Service, startRole } from '../helpers/service-process';
  */
 jest.setTimeout(90_000);
 
-let databaseUrl: string;
-const prefix = uniqueName('events_death');
-const running: Service[] = [];
-beforeAll(async () => {
-  databaseUrl = await createTestDatabase();
-});
-afterAll(async () => {
-  for (const s of running) if (s.child.exitCode === null && !s.child.signalCode) await s.stop();
-  await deletePrefixes(REDIS_URL, [prefix]);
-  await dropDatabase(databaseUrl);
-});
-
-const env = () => ({
-  DATABASE_URL: databaseUrl,
-  REDIS_URL,
-  REDIS_PREFIX: prefix,
-  JWT_SECRET: 'x'.repeat(32),
-  ADMIN_USERNAME: 'admin',
-  ADMIN_PASSWORD: 'admin-password',
-  MIGRATE_ON_START: 'true',
-});
+const processes = useRoleProcesses('events_death', { MIGRATE_ON_START: 'true' });
+const { prefix } = processes;
 
 it('publishes the events of an api process killed right after COMMIT', async () => {
-  const api = await startRole('api', env());
-  running.push(api);
-  const db = createDb(databaseUrl);
+  const api = await processes.start('api');
+  const db = createDb(processes.databaseUrl());
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue(EVENTS_QUEUE, { connection: redis, prefix });
   try {
-    const auth = 'Basic ' + Buffer.from('admin:admin-password').toString('base64');
     const posts = Array.from({ length: 200 }, (_, i) =>
       fetch(`${api.base}/orders`, {
         method: 'POST',
-        headers: { Authorization: auth, 'Content-Type': 'application/json' },
+        headers: { Authorization: ADMIN_AUTH, 'Content-Type': 'application/json' },
         body: JSON.stringify(orderBody({ order_id: `killed-${i}` })),
       }).then(
         (res) => res.status,
@@ -78,7 +49,7 @@ it('publishes the events of an api process killed right after COMMIT', async () 
 
     // A worker started afterwards publishes them all, each once (and those of its own steps:
     // it completes the orders too: three events each).
-    running.push(await startRole('worker', env()));
+    await processes.start('worker');
     const published = async () => {
       const [all, relay] = await Promise.all([db('order_events'), db('event_relay').first()]);
       return (

@@ -1,15 +1,8 @@
 import { createDb } from '../../src/data-access/db';
-import { deletePrefixes } from '../helpers/redis-keys';
-import {
-  createTestDatabase,
-  dropDatabase,
-  orderBody,
-  REDIS_URL,
-  uniqueName,
-  waitUntil,
-} from '../helpers/harness';
+import { orderBody, waitUntil } from '../helpers/harness';
 import { openEventStream } from '../helpers/event-stream';
-import { Service, startRole } from '../helpers/service-process';
+import { ADMIN_AUTH, useRoleProcesses } from '../helpers/role-processes';
+import type { Service } from '../helpers/service-process';
 
 /*
  * Two api processes and a worker on one database and Redis prefix, as two api pods: a client
@@ -18,35 +11,13 @@ import { Service, startRole } from '../helpers/service-process';
  */
 jest.setTimeout(90_000);
 
-let databaseUrl: string;
-const prefix = uniqueName('events_replicas');
-const running: Service[] = [];
-beforeAll(async () => {
-  databaseUrl = await createTestDatabase();
-});
-afterAll(async () => {
-  for (const s of running) if (s.child.exitCode === null && !s.child.signalCode) await s.stop();
-  await deletePrefixes(REDIS_URL, [prefix]);
-  await dropDatabase(databaseUrl);
-});
-
-const env = (extra: Record<string, string> = {}) => ({
-  DATABASE_URL: databaseUrl,
-  REDIS_URL,
-  REDIS_PREFIX: prefix,
-  JWT_SECRET: 'x'.repeat(32),
-  ADMIN_USERNAME: 'admin',
-  ADMIN_PASSWORD: 'admin-password',
-  ...extra,
-});
-const auth = { Authorization: 'Basic ' + Buffer.from('admin:admin-password').toString('base64') };
+const processes = useRoleProcesses('events_replicas');
+const auth = { Authorization: ADMIN_AUTH };
 
 it('resumes on another api replica with exactly the missed events, and ends at its shutdown', async () => {
-  const worker = await startRole('worker', env({ MIGRATE_ON_START: 'true' }));
-  running.push(worker);
-  const [api1, api2] = await Promise.all([startRole('api', env()), startRole('api', env())]);
-  running.push(api1!, api2!);
-  const db = createDb(databaseUrl);
+  await processes.start('worker', { MIGRATE_ON_START: 'true' });
+  const [api1, api2] = await Promise.all([processes.start('api'), processes.start('api')]);
+  const db = createDb(processes.databaseUrl());
   const place = async (api: Service, orderId: string) => {
     const res = await fetch(`${api.base}/orders`, {
       method: 'POST',

@@ -1,14 +1,6 @@
 import { createDb } from '../../src/data-access/db';
-import { deletePrefixes } from '../helpers/redis-keys';
-import {
-  createTestDatabase,
-  dropDatabase,
-  orderBody,
-  REDIS_URL,
-  uniqueName,
-  waitUntil,
-} from '../helpers/harness';
-import { Service, startRole } from '../helpers/service-process';
+import { orderBody, waitUntil } from '../helpers/harness';
+import { ADMIN_AUTH, useRoleProcesses } from '../helpers/role-processes';
 import { startReceiver } from '../helpers/webhook-receiver';
 
 /*
@@ -19,25 +11,7 @@ import { startReceiver } from '../helpers/webhook-receiver';
 jest.setTimeout(120_000);
 
 const CONCURRENCY = 4;
-let databaseUrl: string;
-const prefix = uniqueName('webhook_death');
-const running: Service[] = [];
-beforeAll(async () => {
-  databaseUrl = await createTestDatabase();
-});
-afterAll(async () => {
-  for (const s of running) if (s.child.exitCode === null && !s.child.signalCode) await s.stop();
-  await deletePrefixes(REDIS_URL, [prefix]);
-  await dropDatabase(databaseUrl);
-});
-
-const env = () => ({
-  DATABASE_URL: databaseUrl,
-  REDIS_URL,
-  REDIS_PREFIX: prefix,
-  JWT_SECRET: 'x'.repeat(32),
-  ADMIN_USERNAME: 'admin',
-  ADMIN_PASSWORD: 'admin-password',
+const processes = useRoleProcesses('webhook_death', {
   MIGRATE_ON_START: 'true',
   WEBHOOK_ALLOW_HTTP: 'true',
   WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
@@ -47,15 +21,13 @@ const env = () => ({
 it('delivers every event once a worker killed mid-delivery is replaced', async () => {
   // Slow answers, so deliveries are in flight when the worker dies.
   const receiver = await startReceiver((_req, res) => void setTimeout(() => res.end('ok'), 30));
-  const db = createDb(databaseUrl);
+  const db = createDb(processes.databaseUrl());
   try {
-    const api = await startRole('api', env());
-    running.push(api);
-    const auth = 'Basic ' + Buffer.from('admin:admin-password').toString('base64');
+    const api = await processes.start('api');
     const call = (path: string, body: unknown) =>
       fetch(`${api.base}${path}`, {
         method: 'POST',
-        headers: { Authorization: auth, 'Content-Type': 'application/json' },
+        headers: { Authorization: ADMIN_AUTH, 'Content-Type': 'application/json' },
         body: JSON.stringify(body),
       });
     const hook = await call('/webhooks', {
@@ -63,8 +35,7 @@ it('delivers every event once a worker killed mid-delivery is replaced', async (
       events: ['order.created', 'order.completed'],
     });
     expect(hook.status).toBe(201);
-    const first = await startRole('worker', env());
-    running.push(first);
+    const first = await processes.start('worker');
     const ids = Array.from({ length: 60 }, (_, i) => `wd-${i}`);
     expect(
       (
@@ -81,7 +52,7 @@ it('delivers every event once a worker killed mid-delivery is replaced', async (
     });
     await first.stop('SIGKILL');
     const beforeKill = receiver.received.length;
-    running.push(await startRole('worker', env()));
+    await processes.start('worker');
 
     const expected: string[] = await db('order_events')
       .whereIn('order_id', ids)
