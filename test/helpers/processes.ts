@@ -2,7 +2,23 @@ import { ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 
 /** A free TCP port on 127.0.0.1. */
+/**
+ * A port nothing listens on now, never one this process handed out before: the kernel may
+ * give the same ephemeral port to two binds in a row once the first is closed (a chaos run
+ * once got one port for an api's PORT and METRICS_PORT).
+ */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await ephemeralPort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+const handedOut = new Set<number>();
+
+function ephemeralPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.listen(0, '127.0.0.1', () => {
